@@ -1,0 +1,98 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseEntry, type CacheEntry } from "./entry";
+
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
+
+/** Why a cache folder cannot be trusted, or undefined when it can (or does not exist yet). */
+export function folderProblem(dir: string): string | undefined {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    return undefined;
+  }
+  if (!st.isDirectory()) return `${dir} is not a folder`;
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) return `${dir} is owned by uid ${st.uid}, not you (uid ${uid})`;
+  if (st.mode & 0o022) return `${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
+/**
+ * One JSON file per scope key. Readers take no lock: writers write a temporary file and
+ * rename it over the entry, so a reader sees the old entry or the new one, never half of one.
+ * Every failure to read is a miss; every failure to write leaves the machine uncached, never broken.
+ */
+export class CacheStore {
+  constructor(readonly dir: string) {}
+
+  entryPath(key: string): string {
+    return join(this.dir, `${key}.json`);
+  }
+
+  read(key: string): CacheEntry | undefined {
+    try {
+      return parseEntry(readFileSync(this.entryPath(key), "utf8"), key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Atomically replaces the entry. Throws on an unwritable or full disk; callers treat that as "no cache". */
+  write(entry: CacheEntry): void {
+    mkdirSync(this.dir, { recursive: true, mode: DIR_MODE });
+    const target = this.entryPath(entry.key);
+    const temp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      writeFileSync(temp, JSON.stringify(entry) + "\n", { mode: FILE_MODE, flag: "wx" });
+      renameSync(temp, target);
+    } catch (err) {
+      rmSync(temp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Removes the entry; with `onlyIfToken`, only when it still holds that token. Returns whether it removed it. */
+  remove(key: string, onlyIfToken?: string): boolean {
+    const current = this.read(key);
+    if (onlyIfToken !== undefined && current?.token !== onlyIfToken) return false;
+    try {
+      unlinkSync(this.entryPath(key));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Every readable entry, with the file names of those that are not. */
+  list(): { entries: CacheEntry[]; unreadable: string[] } {
+    const entries: CacheEntry[] = [];
+    const unreadable: string[] = [];
+    for (const name of this.files()) {
+      const entry = name.endsWith(".json") ? this.read(name.slice(0, -5)) : undefined;
+      if (entry) entries.push(entry);
+      else if (name.endsWith(".json")) unreadable.push(name);
+    }
+    return { entries, unreadable };
+  }
+
+  /** Deletes every entry, lock and temporary file; returns how many entries were removed. */
+  clear(): number {
+    let removed = 0;
+    for (const name of this.files()) {
+      rmSync(join(this.dir, name), { recursive: true, force: true });
+      if (name.endsWith(".json")) removed++;
+    }
+    return removed;
+  }
+
+  private files(): string[] {
+    try {
+      return readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+  }
+}

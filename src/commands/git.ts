@@ -1,0 +1,40 @@
+import { errorLine } from "../errors";
+import type { Io } from "../io";
+import { QUIT } from "../protocol/format";
+import { resolveSettings, type Flags } from "../settings";
+import { runErase } from "./erase";
+import { runGet } from "./get";
+
+/**
+ * git's actions. `get` exits 1 when configured but unable (and prints quit=1 with --strict);
+ * `store` is a deliberate no-op (tokens are short-lived and `get` already cached this one);
+ * `erase` and unknown actions always exit 0.
+ */
+export async function runGitAction(action: string, flags: Flags, io: Io): Promise<number> {
+  if (action === "get") {
+    try {
+      await runGet(io, flags);
+      return 0;
+    } catch (err) {
+      io.stderr(errorLine(err) + "\n");
+      if (isStrict(io, flags)) io.stdout(QUIT);
+      return 1;
+    }
+  }
+  if (action === "erase") {
+    try {
+      await runErase(io, flags);
+    } catch (err) {
+      io.stderr(errorLine(err) + "\n");
+    }
+  }
+  return 0;
+}
+
+function isStrict(io: Io, flags: Flags): boolean {
+  try {
+    return resolveSettings(flags, io.env).strict;
+  } catch {
+    return flags.strict === true;
+  }
+}

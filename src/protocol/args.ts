@@ -1,0 +1,39 @@
+import { parseArgs } from "node:util";
+import { OPTIONS } from "../options";
+import type { Flags } from "../settings";
+
+/** The commands for people; anything else in action position is git's (known or future) action. */
+const CLI_COMMANDS = ["token", "profiles", "install", "uninstall", "status", "cache", "help"];
+
+export interface GitInvocation {
+  action: string;
+  flags: Flags;
+}
+
+/**
+ * Recognises git's invocation `[OPTIONS] <action>` with the shared option table. Returns undefined
+ * for anything else (people's commands, --help, --version, a malformed option), which commander handles.
+ */
+export function gitInvocation(argv: string[]): GitInvocation | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: Object.fromEntries(
+        OPTIONS.map((o) => [o.flag, { type: o.value ? ("string" as const) : ("boolean" as const), multiple: o.multiple === true }]),
+      ),
+    });
+  } catch {
+    return undefined;
+  }
+  const [action, ...rest] = parsed.positionals;
+  if (action === undefined || rest.length > 0 || CLI_COMMANDS.includes(action)) return undefined;
+  const flags: Record<string, unknown> = {};
+  for (const o of OPTIONS) {
+    const value = parsed.values[o.flag];
+    if (value !== undefined) flags[o.key] = value;
+  }
+  return { action, flags: flags as Flags };
+}

@@ -1,0 +1,150 @@
+/**
+ * The miss path, loaded only when the cache cannot answer: it alone pulls in undici,
+ * proper-lockfile and the GitHub App code. Takes the entry's lock, reads again, mints only
+ * if still needed, writes, releases — so N concurrent cold `get`s mint once.
+ */
+import type { CacheEntry } from "./cache/entry";
+import { isFresh, isUsable } from "./cache/entry";
+import { tryLock, type HeldLock } from "./cache/lock";
+import type { CacheStore } from "./cache/store";
+import { findStaticToken, type SourceConfig } from "./credentials";
+import { sleep, type Deadline } from "./deadline";
+import { HelperError, isHelperError } from "./errors";
+import type { Scope } from "./scope";
+import { fromEntry, type Served } from "./served";
+import { createSource } from "./sources";
+import type { Token } from "./sources/types";
+import { redact, type Trace } from "./trace";
+
+/** With a usable token in hand, a refresh inside the margin gets one attempt and this long at most. */
+export const IN_HAND_BUDGET_MS = 3000;
+const POLL_MS = 15;
+
+export interface RefreshInput {
+  source: Exclude<SourceConfig, { kind: "static" }>;
+  scope: Scope;
+  key: string;
+  cache?: CacheStore;
+  cached?: CacheEntry;
+  refreshMarginMs: number;
+  fallbackStatic: boolean;
+  env: Readonly<Record<string, string | undefined>>;
+  deadline: Deadline;
+  trace: Trace;
+  warn: (line: string) => void;
+  now: () => number;
+}
+
+export async function refresh(input: RefreshInput): Promise<Served> {
+  const inHand = input.cached && isUsable(input.cached, input.now()) ? input.cached : undefined;
+  const deadline = inHand ? input.deadline.within(IN_HAND_BUDGET_MS) : input.deadline;
+  let lock: HeldLock | undefined;
+  try {
+    if (input.cache) {
+      const waited = await acquire(input, input.cache, deadline, inHand);
+      if ("served" in waited) return waited.served;
+      lock = waited.lock;
+    }
+    return remember(input, await mint(input, deadline, inHand));
+  } catch (err) {
+    return recover(input, err);
+  } finally {
+    await lock?.release();
+  }
+}
+
+type Acquired = { lock?: HeldLock } | { served: Served };
+
+/**
+ * Takes the lock, or — while another process holds it — waits for that process to write a fresh
+ * entry and serves it. With a usable token in hand nobody waits: it is served straight away.
+ */
+async function acquire(input: RefreshInput, cache: CacheStore, deadline: Deadline, inHand?: CacheEntry): Promise<Acquired> {
+  const path = cache.entryPath(input.key);
+  const started = input.now();
+  let announced = false;
+  for (;;) {
+    let attempt: HeldLock | "busy";
+    try {
+      attempt = await tryLock(path, (err) => input.trace(`lock compromised: ${err.message}`));
+    } catch (err) {
+      input.trace(`cannot lock the cache (${(err as Error).message}); going on uncached`);
+      return {};
+    }
+    if (attempt !== "busy") {
+      const fresh = input.cache?.read(input.key);
+      if (fresh && isFresh(fresh, input.now(), input.refreshMarginMs)) {
+        await attempt.release();
+        input.trace(`another process refreshed the entry while we waited ${input.now() - started} ms; cache hit`);
+        return { served: fromEntry(fresh, "cache") };
+      }
+      if (announced) input.trace(`took the lock after ${input.now() - started} ms`);
+      return { lock: attempt };
+    }
+    if (inHand) {
+      input.trace("another process is refreshing; serving the token in hand");
+      return { served: fromEntry(inHand, "cache") };
+    }
+    if (!announced) input.trace("another process holds the lock; waiting for its token");
+    announced = true;
+    const entry = cache.read(input.key);
+    if (entry && isFresh(entry, input.now(), input.refreshMarginMs)) {
+      input.trace(`served the token another process minted after ${input.now() - started} ms`);
+      return { served: fromEntry(entry, "cache") };
+    }
+    if (deadline.remaining() <= POLL_MS) {
+      throw new HelperError("timeout", `timed out after ${Math.round((input.now() - started) / 1000)} s waiting for another git-credential-vers to refresh the token`, "try again; `git-credential-vers cache clear` removes a stuck lock");
+    }
+    await sleep(POLL_MS + Math.random() * POLL_MS);
+  }
+}
+
+async function mint(input: RefreshInput, deadline: Deadline, inHand?: CacheEntry): Promise<Token> {
+  const source = createSource(input.source);
+  const started = input.now();
+  const token = await source.mint(input.scope, { deadline, trace: input.trace, now: input.now, maxAttempts: inHand ? 1 : 100 });
+  input.trace(`minted ${redact(token.token)} in ${input.now() - started} ms, expires ${token.expiresAt ? new Date(token.expiresAt).toISOString() : "never"}`);
+  return token;
+}
+
+function remember(input: RefreshInput, token: Token): Served {
+  if (input.cache && token.expiresAt !== undefined) {
+    const entry: CacheEntry = {
+      version: 1,
+      key: input.key,
+      host: input.scope.host,
+      owner: input.scope.owner,
+      repositories: token.repositories?.length ? token.repositories : input.scope.repositories,
+      permissions: token.permissions ?? input.scope.permissions,
+      token: token.token,
+      expiresAt: token.expiresAt,
+      mintedAt: input.now(),
+      source: input.source.kind,
+    };
+    try {
+      input.cache.write(entry);
+      input.trace(`cache written: ${input.cache.entryPath(input.key)}`);
+    } catch (err) {
+      input.trace(`cache write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); going on uncached`);
+    }
+  }
+  return { ...token, from: "minted" };
+}
+
+/** The source failed: serve a token that has not expired, else the static fallback, else fail. */
+function recover(input: RefreshInput, err: unknown): Served {
+  const now = input.now();
+  const candidates = [input.cache?.read(input.key), input.cached];
+  const usable = candidates.find((e): e is CacheEntry => !!e && isUsable(e, now));
+  if (usable) {
+    input.trace(`refresh failed (${(err as Error).message}); serving the cached token, ${Math.round((usable.expiresAt - now) / 1000)} s left`);
+    return fromEntry(usable, "stale-cache");
+  }
+  const fallback = input.fallbackStatic ? findStaticToken(input.env) : undefined;
+  if (fallback) {
+    const what = isHelperError(err) ? err.what : (err as Error).message;
+    input.warn(`git-credential-vers: ${what}; using ${fallback.origin.replace(/^env /, "")} instead (fallback static)`);
+    return { token: fallback.value, from: "fallback" };
+  }
+  throw err;
+}

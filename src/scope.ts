@@ -1,0 +1,39 @@
+import type { CredentialRequest } from "./protocol/parse";
+import { normalizeHost, type Settings } from "./settings";
+import type { Permissions } from "./profiles";
+
+/** What a token is for: one host, optionally one repository, optionally limited permissions. */
+export interface Scope {
+  host: string;
+  /** Owner (user or organisation) of the repository, when git sent a path. */
+  owner?: string;
+  /** Bare repository names; empty = every repository the installation can reach. */
+  repositories: string[];
+  permissions?: Permissions;
+  profile?: string;
+}
+
+/**
+ * The security boundary: a request gets an answer only over https and for a configured host
+ * (exact match, case-insensitive, port included). Anything else returns undefined.
+ */
+export function matchRequest(request: CredentialRequest, settings: Settings): Scope | undefined {
+  if (request.protocol?.toLowerCase() !== "https" || request.host === undefined) return undefined;
+  const host = normalizeHost(request.host);
+  if (!settings.hosts.includes(host)) return undefined;
+  return { host, ...repositoryFromPath(request.path), permissions: settings.permissions, profile: settings.profile };
+}
+
+/** "owner/repo.git" → { owner, repositories: ["repo"] }; anything shorter is org-wide. */
+export function repositoryFromPath(path: string | undefined): Pick<Scope, "owner" | "repositories"> {
+  const [owner, repo] = (path ?? "").split("/").filter(Boolean);
+  const name = repo?.replace(/\.git$/i, "");
+  if (!owner || !name) return { repositories: [] };
+  return { owner, repositories: [name] };
+}
+
+/** A short human description, e.g. "acme/widgets with profile clone" or "every repository". */
+export function describeScope(scope: Scope): string {
+  const where = scope.repositories.length ? scope.repositories.map((r) => (scope.owner ? `${scope.owner}/${r}` : r)).join(", ") : "every repository";
+  return scope.profile ? `${where} with profile ${scope.profile}` : where;
+}

@@ -1,0 +1,123 @@
+import { HelperError } from "./errors";
+import { profilePermissions, type Permissions } from "./profiles";
+
+export type SourceName = "auto" | "broker" | "github-app" | "static";
+const SOURCES: readonly SourceName[] = ["auto", "broker", "github-app", "static"];
+
+/** Command-line flags, as commander hands them over (all optional). */
+export interface Flags {
+  baseUrl?: string;
+  host?: string[];
+  profile?: string;
+  source?: string;
+  fallback?: string;
+  refreshMargin?: string;
+  timeout?: string;
+  strict?: boolean;
+}
+
+/** Every setting, resolved flag > environment > default (SPEC, "Settings"). */
+export interface Settings {
+  baseUrl: string;
+  hosts: string[];
+  profile?: string;
+  permissions?: Permissions;
+  source: SourceName;
+  fallbackStatic: boolean;
+  refreshMarginMs: number;
+  timeoutMs: number;
+  strict: boolean;
+  trace?: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export const DEFAULT_BASE_URL = "https://vers.sh";
+export const DEFAULT_HOST = "github.com";
+
+export function resolveSettings(flags: Flags, env: Env): Settings {
+  const profile = flags.profile ?? nonEmpty(env.VERS_GITHUB_PROFILE);
+  return {
+    baseUrl: normalizeBaseUrl(flags.baseUrl ?? nonEmpty(env.VERS_BASE_URL) ?? DEFAULT_BASE_URL, "VERS_BASE_URL"),
+    hosts: parseHosts(flags.host?.length ? flags.host : (nonEmpty(env.VERS_GITHUB_HOST)?.split(",") ?? [DEFAULT_HOST])),
+    profile,
+    permissions: profile ? profilePermissions(profile) : undefined,
+    source: parseSource(flags.source ?? nonEmpty(env.VERS_TOKEN_SOURCE) ?? "auto"),
+    fallbackStatic: parseFallback(flags.fallback ?? nonEmpty(env.VERS_FALLBACK)),
+    refreshMarginMs: seconds(flags.refreshMargin ?? nonEmpty(env.VERS_REFRESH_MARGIN), 300, "--refresh-margin / VERS_REFRESH_MARGIN", 0) * 1000,
+    timeoutMs: seconds(flags.timeout ?? nonEmpty(env.VERS_TIMEOUT), 15, "--timeout / VERS_TIMEOUT", 0.001) * 1000,
+    strict: flags.strict === true || isTrue(env.VERS_CREDENTIAL_STRICT),
+    trace: nonEmpty(env.VERS_CREDENTIAL_TRACE),
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function isTrue(value: string | undefined): boolean {
+  return ["1", "true", "yes", "on"].includes((value ?? "").trim().toLowerCase());
+}
+
+/** "GitHub.com:443" → "github.com"; the port stays when it is not https's default. */
+export function normalizeHost(host: string): string {
+  return host.trim().toLowerCase().replace(/:443$/, "");
+}
+
+function parseHosts(list: string[]): string[] {
+  const hosts = list.flatMap((h) => h.split(",")).map(normalizeHost).filter(Boolean);
+  if (hosts.length === 0) throw badSetting("no host is configured", "set --host or VERS_GITHUB_HOST, e.g. github.com");
+  for (const host of hosts) {
+    if (!/^[a-z0-9.\-[\]:]+$/.test(host)) throw badSetting(`"${host}" is not a host name`, "give a host such as github.com or ghe.example.com:8443");
+  }
+  return [...new Set(hosts)];
+}
+
+/** Loopback hosts may use plain http (tests, local brokers); everything else must be https. */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * Validates an https origin (http only on loopback). For the broker, a leading "api." in the host
+ * is dropped, since the SDKs point VERS_BASE_URL at the API host.
+ */
+export function normalizeBaseUrl(raw: string, name: string, dropApi = true): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw badSetting(`${name} "${raw}" is not a URL`, "use an https URL such as https://vers.sh");
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
+    throw badSetting(`${name} must use https (got ${url.protocol}//${url.host})`, "plain http is allowed only on loopback");
+  }
+  if (url.username || url.password) throw badSetting(`${name} must not hold credentials`, "remove user:password@ from it");
+  if (dropApi && url.hostname.startsWith("api.")) url.hostname = url.hostname.slice(4);
+  return url.href.replace(/\/+$/, "");
+}
+
+function parseSource(value: string): SourceName {
+  const v = value.toLowerCase() as SourceName;
+  if (!SOURCES.includes(v)) throw badSetting(`unknown token source "${value}"`, `use one of: ${SOURCES.join(", ")}`);
+  return v;
+}
+
+function parseFallback(value: string | undefined): boolean {
+  if (value === undefined || ["off", "none", "0", "false"].includes(value.toLowerCase())) return false;
+  if (value.toLowerCase() === "static") return true;
+  throw badSetting(`unknown fallback "${value}"`, "the only fallback is static");
+}
+
+function seconds(value: string | undefined, fallback: number, name: string, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) throw badSetting(`${name} must be a number of seconds (got "${value}")`, `e.g. ${fallback}`);
+  return n;
+}
+
+function badSetting(what: string, hint: string): HelperError {
+  return new HelperError("bad-setting", what, hint);
+}
