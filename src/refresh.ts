@@ -66,6 +66,7 @@ async function acquire(input: RefreshInput, cache: CacheStore, deadline: Deadlin
   for (;;) {
     let attempt: HeldLock | "busy";
     try {
+      cache.ensureDir();
       attempt = await tryLock(path, (err) => input.trace(`lock compromised: ${err.message}`));
     } catch (err) {
       input.trace(`cannot lock the cache (${(err as Error).message}); going on uncached`);

@@ -40,9 +40,14 @@ export class CacheStore {
     }
   }
 
+  /** Creates the folder (0700) if needed; throws when it cannot. */
+  ensureDir(): void {
+    mkdirSync(this.dir, { recursive: true, mode: DIR_MODE });
+  }
+
   /** Atomically replaces the entry. Throws on an unwritable or full disk; callers treat that as "no cache". */
   write(entry: CacheEntry): void {
-    mkdirSync(this.dir, { recursive: true, mode: DIR_MODE });
+    this.ensureDir();
     const target = this.entryPath(entry.key);
     const temp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
