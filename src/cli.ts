@@ -1,5 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { runGitAction } from "./commands/git";
+import { runProfiles } from "./commands/profiles";
+import { runToken, type TokenOptions } from "./commands/token";
 import { errorLine, HelperError } from "./errors";
 import type { Io } from "./io";
 import { OPTIONS } from "./options";
@@ -44,6 +46,21 @@ export function buildProgram(io: Io, outcome: Outcome): Command {
         outcome.code = await runGitAction(action, flagsOf(cmd), io);
       });
   }
+
+  program
+    .command("token")
+    .description("print a token for gh, curl or an SDK, through the same cache")
+    .option("--repo <repo>", "limit it to one repository: owner/repo, HOST/owner/repo or https://HOST/owner/repo")
+    .option("--json", "print token, expires_at, permissions and repositories as JSON")
+    .action(async (options: TokenOptions, cmd: Command) => {
+      await runToken(io, flagsOf(cmd), options);
+    });
+
+  program
+    .command("profiles")
+    .description("list the permission profiles")
+    .option("--json", "as JSON")
+    .action((options: { json?: boolean }) => runProfiles(io, options));
 
   // An action git may invent later: answer nothing, exit 0. No action at all: help.
   program.argument("[action]").action((action: string | undefined) => {

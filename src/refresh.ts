@@ -5,6 +5,7 @@
  */
 import type { CacheEntry } from "./cache/entry";
 import { isFresh, isUsable } from "./cache/entry";
+import { hash64, sourceIdentity } from "./cache/key";
 import { tryLock, type HeldLock } from "./cache/lock";
 import type { CacheStore } from "./cache/store";
 import { findStaticToken, type SourceConfig } from "./credentials";
@@ -103,7 +104,8 @@ async function acquire(input: RefreshInput, cache: CacheStore, deadline: Deadlin
 async function mint(input: RefreshInput, deadline: Deadline, inHand?: CacheEntry): Promise<Token> {
   const source = createSource(input.source);
   const started = input.now();
-  const token = await source.mint(input.scope, { deadline, trace: input.trace, now: input.now, maxAttempts: inHand ? 1 : 100 });
+  const memo = input.cache?.memo(`${input.source.kind}-${hash64(sourceIdentity(input.source))}`);
+  const token = await source.mint(input.scope, { deadline, trace: input.trace, now: input.now, maxAttempts: inHand ? 1 : 100, memo });
   input.trace(`minted ${redact(token.token)} in ${input.now() - started} ms, expires ${token.expiresAt ? new Date(token.expiresAt).toISOString() : "never"}`);
   return token;
 }

@@ -1,3 +1,4 @@
+import { HelperError } from "./errors";
 import type { CredentialRequest } from "./protocol/parse";
 import { normalizeHost, type Settings } from "./settings";
 import type { Permissions } from "./profiles";
@@ -36,4 +37,35 @@ export function repositoryFromPath(path: string | undefined): Pick<Scope, "owner
 export function describeScope(scope: Scope): string {
   const where = scope.repositories.length ? scope.repositories.map((r) => (scope.owner ? `${scope.owner}/${r}` : r)).join(", ") : "every repository";
   return scope.profile ? `${where} with profile ${scope.profile}` : where;
+}
+
+const NAME = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * `token --repo R`: owner/repo, HOST/owner/repo or https://HOST/owner/repo, each optionally
+ * ending in .git. HOST must be configured; owner/repo alone means the first configured host.
+ */
+export function scopeFromRepoArgument(value: string | undefined, settings: Settings): Scope {
+  const base = { permissions: settings.permissions, profile: settings.profile };
+  if (value === undefined) return { host: settings.hosts[0]!, repositories: [], ...base };
+  const bad = () =>
+    new HelperError("bad-setting", `--repo "${value}" is not a repository`, "use owner/repo, HOST/owner/repo or https://HOST/owner/repo");
+  let rest = value.trim().replace(/\/+$/, "").replace(/\.git$/i, "");
+  let host = settings.hosts[0]!;
+  const withScheme = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(rest);
+  if (withScheme) {
+    if (withScheme[1]!.toLowerCase() !== "https") throw bad();
+    rest = withScheme[2]!;
+  }
+  const parts = rest.split("/");
+  if (parts.length === 3 || withScheme) {
+    if (parts.length !== 3) throw bad();
+    host = normalizeHost(parts.shift()!);
+    if (!settings.hosts.includes(host)) {
+      throw new HelperError("bad-setting", `--repo names host ${host}, which is not configured`, `configured: ${settings.hosts.join(", ")}; add it with --host or VERS_GITHUB_HOST`);
+    }
+  }
+  const [owner, repo] = parts;
+  if (parts.length !== 2 || !owner || !repo || !NAME.test(owner) || !NAME.test(repo)) throw bad();
+  return { host, owner, repositories: [repo], ...base };
 }

@@ -71,14 +71,47 @@ export class CacheStore {
     }
   }
 
+  /**
+   * A small key/value memo kept beside the entries (e.g. a GitHub App's owner → installation id),
+   * in `memo-<name>.json`. Failures to read or write are ignored: a memo only saves requests.
+   */
+  memo(name: string): { get(key: string): string | undefined; set(key: string, value: string): void } {
+    const path = join(this.dir, `memo-${name}.json`);
+    const load = (): Record<string, string> => {
+      try {
+        const data = JSON.parse(readFileSync(path, "utf8")) as unknown;
+        return typeof data === "object" && data !== null ? (data as Record<string, string>) : {};
+      } catch {
+        return {};
+      }
+    };
+    return {
+      get: (key) => {
+        const value = load()[key];
+        return typeof value === "string" ? value : undefined;
+      },
+      set: (key, value) => {
+        try {
+          this.ensureDir();
+          const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+          writeFileSync(temp, JSON.stringify({ ...load(), [key]: value }) + "\n", { mode: FILE_MODE, flag: "wx" });
+          renameSync(temp, path);
+        } catch {
+          // No memo: the next miss asks GitHub again.
+        }
+      },
+    };
+  }
+
   /** Every readable entry, with the file names of those that are not. */
   list(): { entries: CacheEntry[]; unreadable: string[] } {
     const entries: CacheEntry[] = [];
     const unreadable: string[] = [];
     for (const name of this.files()) {
-      const entry = name.endsWith(".json") ? this.read(name.slice(0, -5)) : undefined;
+      if (!name.endsWith(".json") || name.startsWith("memo-")) continue;
+      const entry = this.read(name.slice(0, -5));
       if (entry) entries.push(entry);
-      else if (name.endsWith(".json")) unreadable.push(name);
+      else unreadable.push(name);
     }
     return { entries, unreadable };
   }

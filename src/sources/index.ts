@@ -1,5 +1,6 @@
 import type { SourceConfig } from "../credentials";
 import { brokerSource } from "./broker";
+import { githubAppSource } from "./github-app";
 import type { Source } from "./types";
 
 /** The network source for a configuration (static tokens never reach here: they need no network). */
@@ -8,6 +9,6 @@ export function createSource(config: Exclude<SourceConfig, { kind: "static" }>):
     case "broker":
       return brokerSource({ baseUrl: config.baseUrl, apiKey: config.apiKey.value });
     case "github-app":
-      throw new Error("the github-app source is not built yet");
+      return githubAppSource(config);
   }
 }
