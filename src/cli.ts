@@ -1,5 +1,8 @@
 import { Command, CommanderError, Option } from "commander";
+import { runCacheClear } from "./commands/cache";
 import { runGitAction } from "./commands/git";
+import { runInstall, runUninstall, type InstallOptions } from "./commands/install";
+import { runStatus } from "./commands/status";
 import { runProfiles } from "./commands/profiles";
 import { runToken, type TokenOptions } from "./commands/token";
 import { errorLine, HelperError } from "./errors";
@@ -61,6 +64,38 @@ export function buildProgram(io: Io, outcome: Outcome): Command {
     .description("list the permission profiles")
     .option("--json", "as JSON")
     .action((options: { json?: boolean }) => runProfiles(io, options));
+
+  for (const [name, description, run] of [
+    ["install", "wire git to this helper: an empty reset, then this helper, per host", runInstall],
+    ["uninstall", "remove exactly what install wrote (give the same flags)", runUninstall],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .option("--global", "in ~/.gitconfig (the default)")
+      .option("--system", "in the system gitconfig (golden images)")
+      .option("--local", "in this repository's .git/config")
+      .option("--per-repo", "also set useHttpPath = true: one token per repository")
+      .action(async (options: InstallOptions, cmd: Command) => {
+        await run(io, flagsOf(cmd), options);
+      });
+  }
+
+  program
+    .command("status")
+    .description("show the source, settings, cache and git wiring; exit 1 when something is wrong")
+    .option("--json", "as JSON (stable, documented in the README)")
+    .option("--check", "also mint once to prove the source works")
+    .action(async (options: { json?: boolean; check?: boolean }, cmd: Command) => {
+      outcome.code = await runStatus(io, flagsOf(cmd), options);
+    });
+
+  program
+    .command("cache")
+    .description("manage the token cache")
+    .command("clear")
+    .description("remove every cached token")
+    .action(() => runCacheClear(io));
 
   // An action git may invent later: answer nothing, exit 0. No action at all: help.
   program.argument("[action]").action((action: string | undefined) => {

@@ -14,7 +14,7 @@ export interface Io {
   stderr(text: string): void;
   /** Milliseconds since the epoch. */
   now(): number;
-  stderrIsTTY: boolean;
+  stdoutIsTTY: boolean;
   cwd: string;
   homedir: string;
   /** How to run this helper again (for `install`): the single binary, or the entry script. */
@@ -28,7 +28,7 @@ export function processIo(): Io {
     stdout: (text) => writeAll(1, text),
     stderr: (text) => writeAll(2, text),
     now: () => Date.now(),
-    stderrIsTTY: isatty(2),
+    stdoutIsTTY: isatty(1),
     cwd: process.cwd(),
     homedir: process.env.HOME || homedir(),
     helperPath: helperPath(),

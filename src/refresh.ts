@@ -110,6 +110,11 @@ async function mint(input: RefreshInput, deadline: Deadline, inHand?: CacheEntry
   return token;
 }
 
+/** `status --check`: one mint straight from the source, bypassing the cache. */
+export async function mintOnce(source: RefreshInput["source"], scope: Scope, deadline: Deadline, trace: Trace, now: () => number): Promise<Token> {
+  return createSource(source).mint(scope, { deadline, trace, now, maxAttempts: 3 });
+}
+
 function remember(input: RefreshInput, token: Token): Served {
   if (input.cache && token.expiresAt !== undefined) {
     const entry: CacheEntry = {

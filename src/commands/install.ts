@@ -1,0 +1,99 @@
+import { gitConfig, type ConfigScope, type GitConfig } from "../git-config";
+import type { Io } from "../io";
+import { profilePermissions } from "../profiles";
+import { resolveSettings, type Flags } from "../settings";
+
+export interface InstallOptions {
+  global?: boolean;
+  system?: boolean;
+  local?: boolean;
+  perRepo?: boolean;
+}
+
+interface Plan {
+  config: GitConfig;
+  scope: ConfigScope;
+  hosts: string[];
+  helper: string;
+}
+
+/**
+ * `install`: for each host, `credential.https://H.helper` gets an empty value (so a generic
+ * `credential.helper=store` cannot capture our short-lived tokens) followed by this helper,
+ * and `useHttpPath = true` with --per-repo. Running it twice changes nothing.
+ */
+export async function runInstall(io: Io, flags: Flags, options: InstallOptions): Promise<void> {
+  const plan = makePlan(io, flags, options);
+  for (const host of plan.hosts) {
+    const key = `credential.https://${host}.helper`;
+    const values = await plan.config.getAll(key);
+    const wanted = [...withoutOurs(values, plan.helper), "", plan.helper];
+    if (sameList(values, wanted)) {
+      io.stdout(`${host}: already installed (${plan.scope})\n`);
+    } else {
+      await rewrite(plan.config, key, wanted);
+      io.stdout(`${host}: git now asks ${plan.helper} (${plan.scope} config)\n`);
+    }
+    if (options.perRepo) await setUseHttpPath(plan.config, host);
+  }
+}
+
+/** `uninstall`: removes what install wrote (with the same flags) and nothing else. */
+export async function runUninstall(io: Io, flags: Flags, options: InstallOptions): Promise<void> {
+  const plan = makePlan(io, flags, options);
+  for (const host of plan.hosts) {
+    const key = `credential.https://${host}.helper`;
+    const values = await plan.config.getAll(key);
+    const kept = withoutOurs(values, plan.helper);
+    if (!sameList(values, kept)) await rewrite(plan.config, key, kept);
+    const pathKey = `credential.https://${host}.useHttpPath`;
+    if (options.perRepo && (await plan.config.getAll(pathKey)).join() === "true") await plan.config.unsetAll(pathKey);
+    const left = await plan.config.getRegexp(`^credential\\.https://${escapeRegex(host)}\\.`);
+    if (left.length === 0) await plan.config.removeSection(`credential.https://${host}`);
+    io.stdout(sameList(values, kept) ? `${host}: was not installed (${plan.scope})\n` : `${host}: removed (${plan.scope} config)\n`);
+  }
+}
+
+function makePlan(io: Io, flags: Flags, options: InstallOptions): Plan {
+  const scope: ConfigScope = options.system ? "system" : options.local ? "local" : "global";
+  const settings = resolveSettings({ host: flags.host }, io.env);
+  if (flags.profile) profilePermissions(flags.profile);
+  const helper = [shellQuote(io.helperPath), ...(flags.profile ? ["--profile", flags.profile] : [])].join(" ");
+  return { config: gitConfig(io.env, io.cwd, scope), scope, hosts: settings.hosts, helper };
+}
+
+/** The list without our helper line and the empty reset directly before it. */
+function withoutOurs(values: string[], helper: string): string[] {
+  const out: string[] = [];
+  for (const value of values) {
+    if (value === helper) {
+      if (out.at(-1) === "") out.pop();
+      continue;
+    }
+    out.push(value);
+  }
+  return out;
+}
+
+async function rewrite(config: GitConfig, key: string, values: string[]): Promise<void> {
+  await config.unsetAll(key);
+  for (const value of values) await config.add(key, value);
+}
+
+async function setUseHttpPath(config: GitConfig, host: string): Promise<void> {
+  const key = `credential.https://${host}.useHttpPath`;
+  if ((await config.getAll(key)).join() !== "true") await rewrite(config, key, ["true"]);
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** git runs helper values through the shell: quote paths with anything but safe characters. */
+export function shellQuote(path: string): string {
+  return /^[A-Za-z0-9_./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}

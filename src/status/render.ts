@@ -1,0 +1,55 @@
+import type { Status } from "./collect";
+
+/** The human `status`: a compact table; colour only when `color` (stdout is a terminal). */
+export function renderStatus(s: Status, color: boolean): string {
+  const paint = (code: number) => (text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const green = paint(32);
+  const red = paint(31);
+  const dim = paint(2);
+  const lines: string[] = [];
+  const row = (label: string, text: string) => lines.push(`${label.padEnd(9)}${text}`);
+
+  row("version", s.version);
+  const src = s.source;
+  if (src.error) row("source", red(`${src.kind}: ${src.error}`));
+  else if (src.kind === "broker") row("source", `broker ${src.baseUrl}, key ${src.key} from ${src.keyFrom}`);
+  else if (src.kind === "github-app") row("source", `github-app ${src.apiUrl}, app ${src.appId}, installation ${src.installationId ?? "found per owner"}`);
+  else row("source", `static token ${src.key} from ${src.keyFrom} (not cached, no expiry)`);
+  const st = s.settings;
+  row("hosts", `${st.hosts.join(", ")}  ${dim(`profile ${st.profile ?? "none"}, refresh margin ${st.refreshMarginSeconds} s, timeout ${st.timeoutSeconds} s${st.fallback ? ", fallback static" : ""}`)}`);
+  const c = s.cache;
+  row("cache", `${c.dir}  ${c.exists ? `mode ${c.mode}, uid ${c.uid}` : dim("not created yet")}${c.usable ? "" : red("  not used")}`);
+  lines.push(...table(c.entries.map((e) => [e.host, scopeText(e.owner, e.repositories), permissionsText(e.permissions), left(e.secondsLeft, e.state), e.token]), ["HOST", "SCOPE", "PERMISSIONS", "LEFT", "TOKEN"]));
+  for (const name of c.unreadable) lines.push(`  ${dim(`${name}: unreadable, treated as a miss`)}`);
+  for (const w of s.git) {
+    const state = !w.wired ? red("not wired") : w.others.length ? red(`wired, but also ${w.others.join(", ")}`) : green("wired");
+    row("git", `https://${w.host}: ${state}`);
+  }
+  if (s.check) row("check", s.check.ok ? green(`minted a token in ${s.check.ms} ms`) : red(s.check.message));
+  for (const p of s.problems) lines.push(`${red("problem")}  ${p.what} (${p.fix})`);
+  if (s.ok) lines.push(green("ok"));
+  return lines.join("\n") + "\n";
+}
+
+function table(rows: string[][], header: string[]): string[] {
+  if (rows.length === 0) return ["  (no cached tokens)"];
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all.map((r) => "  " + r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+}
+
+function scopeText(owner: string | null, repositories: string[]): string {
+  if (repositories.length === 0) return "every repository";
+  return repositories.map((r) => (owner ? `${owner}/${r}` : r)).join(",");
+}
+
+function permissionsText(permissions: Record<string, string>): string {
+  const list = Object.entries(permissions).map(([k, v]) => `${k}:${v}`);
+  return list.length ? list.join(",") : "installation default";
+}
+
+function left(seconds: number, state: string): string {
+  if (state === "expired") return "expired";
+  const text = seconds >= 60 ? `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s` : `${seconds}s`;
+  return state === "refresh-due" ? `${text} (refresh due)` : text;
+}
