@@ -27,7 +27,7 @@ const common = {
 const lazyChunks = {
   name: "lazy-chunks",
   setup(b) {
-    b.onResolve({ filter: /^\.\/(refresh|cli)$/ }, (args) => ({ path: `${args.path}.cjs`, external: true }));
+    b.onResolve({ filter: /^(\.\.?\/)+(refresh|cli)$/ }, (args) => ({ path: `./${args.path.split("/").pop()}.cjs`, external: true }));
   },
 };
 

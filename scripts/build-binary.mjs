@@ -1,0 +1,30 @@
+// Builds dist/git-credential-vers: one executable for this platform (Linux x64 here) from the
+// local `node` and `postject`, offline — Node's single executable application with its code cache.
+// Expects dist/sea.cjs (npm run build:binary builds it first).
+import { execFileSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, rmSync, writeFileSync } from "node:fs";
+
+const out = "dist/git-credential-vers";
+const blob = "dist/sea-prep.blob";
+const config = "dist/sea-config.json";
+
+if (!existsSync("dist/sea.cjs")) throw new Error("dist/sea.cjs is missing: run `npm run build:binary`");
+writeFileSync(config, JSON.stringify({ main: "dist/sea.cjs", output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }, null, 2));
+execFileSync(process.execPath, ["--experimental-sea-config", config], { stdio: "inherit" });
+rmSync(out, { force: true });
+copyFileSync(process.execPath, out);
+execFileSync(
+  process.execPath,
+  [
+    "node_modules/postject/dist/cli.js",
+    out,
+    "NODE_SEA_BLOB",
+    blob,
+    "--sentinel-fuse",
+    "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2",
+  ],
+  { stdio: ["ignore", "ignore", "inherit"] },
+);
+chmodSync(out, 0o755);
+rmSync(blob, { force: true });
+console.log(`built ${out}`);
