@@ -62,7 +62,10 @@ if (args.has("--tools")) {
       ...common,
       entryPoints: { demo: "scripts/demo.ts", bench: "scripts/bench.ts" },
       outdir: "dist/tools",
-      external: ["../dist/*"],
+      outExtension: { ".js": ".cjs" },
+      // The test harness finds the repository from import.meta.url; give the CJS bundle one.
+      define: { ...common.define, "import.meta.url": "__importMetaUrl" },
+      banner: { js: 'const __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
     }),
   );
 }
