@@ -1,7 +1,8 @@
 // Builds dist/ with esbuild:
 //   dist/main.cjs     git's actions and the cache-hit path: protocol, settings, cache — nothing else
 //   dist/cli.cjs      the commands for people (commander), required only for them
-//   dist/refresh.cjs  the miss path: undici, proper-lockfile, @octokit/auth-app — required only on a miss
+//   dist/refresh.cjs  the miss path: lock, re-read, write (proper-lockfile) — required only on a miss
+//   dist/sources.cjs  the token sources: undici, @octokit/auth-app — required only by the process that mints
 //   dist/sea.cjs      (--sea) one file with both, for Node's single executable application
 //   dist/test/...     (--tools) the fake servers, demo and bench, for `npm run demo` / `npm run bench`
 import { build } from "esbuild";
@@ -23,11 +24,11 @@ const common = {
   supported: { "dynamic-import": false },
 };
 
-/** Leaves `import("./refresh")` and `import("./cli")` as runtime requires of their own chunks. */
+/** Leaves `import("./refresh")`, `import("./sources")` and `import("./cli")` as runtime requires of their own chunks. */
 const lazyChunks = {
   name: "lazy-chunks",
   setup(b) {
-    b.onResolve({ filter: /^(\.\.?\/)+(refresh|cli)$/ }, (args) => ({ path: `./${args.path.split("/").pop()}.cjs`, external: true }));
+    b.onResolve({ filter: /^(\.\.?\/)+(refresh|sources|cli)$/ }, (args) => ({ path: `./${args.path.split("/").pop()}.cjs`, external: true }));
   },
 };
 
@@ -52,6 +53,7 @@ const builds = [
   build({ ...common, entryPoints: ["src/main.ts"], outfile: "dist/main.cjs", plugins: [lazyChunks] }),
   build({ ...common, entryPoints: ["src/cli.ts"], outfile: "dist/cli.cjs", plugins: [lazyChunks, deferChildProcess] }),
   build({ ...common, entryPoints: ["src/refresh.ts"], outfile: "dist/refresh.cjs", plugins: [lazyChunks] }),
+  build({ ...common, entryPoints: ["src/sources/index.ts"], outfile: "dist/sources.cjs", plugins: [lazyChunks] }),
 ];
 if (args.has("--sea")) {
   builds.push(build({ ...common, entryPoints: ["src/sea.ts"], outfile: "dist/sea.cjs", plugins: [deferChildProcess] }));

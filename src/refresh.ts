@@ -1,19 +1,19 @@
 /**
- * The miss path, loaded only when the cache cannot answer: it alone pulls in undici,
- * proper-lockfile and the GitHub App code. Takes the entry's lock, reads again, mints only
- * if still needed, writes, releases — so N concurrent cold `get`s mint once.
+ * The miss path, loaded only when the cache cannot answer. Takes the entry's lock (proper-lockfile),
+ * reads again, mints only if still needed, writes, releases — so N concurrent cold `get`s mint once.
+ * Only the process that mints loads the sources (undici, @octokit/auth-app: their own chunk);
+ * the others wait on the lock without paying to parse them.
  */
 import type { CacheEntry } from "./cache/entry";
 import { isFresh, isUsable } from "./cache/entry";
 import { hash64, sourceIdentity } from "./cache/key";
-import { tryLock, type HeldLock } from "./cache/lock";
+import { lockLooksHeld, tryLock, type HeldLock } from "./cache/lock";
 import type { CacheStore } from "./cache/store";
 import { findStaticToken, type SourceConfig } from "./credentials";
 import { sleep, type Deadline } from "./deadline";
 import { HelperError, isHelperError } from "./errors";
 import type { Scope } from "./scope";
 import { fromEntry, type Served } from "./served";
-import { createSource } from "./sources";
 import type { Token } from "./sources/types";
 import { redact, type Trace } from "./trace";
 
@@ -65,23 +65,16 @@ async function acquire(input: RefreshInput, cache: CacheStore, deadline: Deadlin
   const started = input.now();
   let announced = false;
   for (;;) {
-    let attempt: HeldLock | "busy";
-    try {
-      cache.ensureDir();
-      attempt = await tryLock(path, (err) => input.trace(`lock compromised: ${err.message}`));
-    } catch (err) {
-      input.trace(`cannot lock the cache (${(err as Error).message}); going on uncached`);
-      return {};
+    const entry = cache.read(input.key);
+    if (entry && isFresh(entry, input.now(), input.refreshMarginMs)) {
+      input.trace(`another process refreshed the entry; served it after ${input.now() - started} ms`);
+      return { served: fromEntry(entry, "cache") };
     }
+    const attempt = lockLooksHeld(path, input.now()) ? "busy" : await lockOnce(input, cache, path);
+    if (attempt === "no-lock") return {};
     if (attempt !== "busy") {
-      const fresh = input.cache?.read(input.key);
-      if (fresh && isFresh(fresh, input.now(), input.refreshMarginMs)) {
-        await attempt.release();
-        input.trace(`another process refreshed the entry while we waited ${input.now() - started} ms; cache hit`);
-        return { served: fromEntry(fresh, "cache") };
-      }
       if (announced) input.trace(`took the lock after ${input.now() - started} ms`);
-      return { lock: attempt };
+      return recheck(input, cache, attempt);
     }
     if (inHand) {
       input.trace("another process is refreshing; serving the token in hand");
@@ -89,19 +82,40 @@ async function acquire(input: RefreshInput, cache: CacheStore, deadline: Deadlin
     }
     if (!announced) input.trace("another process holds the lock; waiting for its token");
     announced = true;
-    const entry = cache.read(input.key);
-    if (entry && isFresh(entry, input.now(), input.refreshMarginMs)) {
-      input.trace(`served the token another process minted after ${input.now() - started} ms`);
-      return { served: fromEntry(entry, "cache") };
-    }
     if (deadline.remaining() <= POLL_MS) {
-      throw new HelperError("timeout", `timed out after ${Math.round((input.now() - started) / 1000)} s waiting for another git-credential-vers to refresh the token`, "try again; `git-credential-vers cache clear` removes a stuck lock");
+      throw new HelperError(
+        "timeout",
+        `timed out after ${Math.round((input.now() - started) / 1000)} s waiting for another git-credential-vers to refresh the token`,
+        "try again; `git-credential-vers cache clear` removes a stuck lock",
+      );
     }
     await sleep(POLL_MS + Math.random() * POLL_MS);
   }
 }
 
+async function lockOnce(input: RefreshInput, cache: CacheStore, path: string): Promise<HeldLock | "busy" | "no-lock"> {
+  try {
+    cache.ensureDir();
+    return await tryLock(path, (err) => input.trace(`lock compromised: ${err.message}`));
+  } catch (err) {
+    input.trace(`cannot lock the cache (${(err as Error).message}); going on uncached`);
+    return "no-lock";
+  }
+}
+
+/** With the lock held, read once more: another process may have written a fresh entry meanwhile. */
+async function recheck(input: RefreshInput, cache: CacheStore, lock: HeldLock): Promise<Acquired> {
+  const fresh = cache.read(input.key);
+  if (fresh && isFresh(fresh, input.now(), input.refreshMarginMs)) {
+    await lock.release();
+    input.trace("the entry was refreshed before we took the lock; cache hit");
+    return { served: fromEntry(fresh, "cache") };
+  }
+  return { lock };
+}
+
 async function mint(input: RefreshInput, deadline: Deadline, inHand?: CacheEntry): Promise<Token> {
+  const { createSource } = await import("./sources");
   const source = createSource(input.source);
   const started = input.now();
   const memo = input.cache?.memo(`${input.source.kind}-${hash64(sourceIdentity(input.source))}`);
@@ -112,6 +126,7 @@ async function mint(input: RefreshInput, deadline: Deadline, inHand?: CacheEntry
 
 /** `status --check`: one mint straight from the source, bypassing the cache. */
 export async function mintOnce(source: RefreshInput["source"], scope: Scope, deadline: Deadline, trace: Trace, now: () => number): Promise<Token> {
+  const { createSource } = await import("./sources");
   return createSource(source).mint(scope, { deadline, trace, now, maxAttempts: 3 });
 }
 
