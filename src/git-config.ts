@@ -21,7 +21,7 @@ export function gitConfig(env: Readonly<Record<string, string | undefined>>, cwd
       execFile("git", ["config", ...base, ...args], { env: env as NodeJS.ProcessEnv, cwd }, (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
         if (okCodes.includes(code)) resolve(stdout);
-        else reject(new HelperError("config", `git config ${args[0]} failed: ${String(stderr || err?.message).trim().split("\n")[0]}`, "check that git is installed and the config file is writable"));
+        else reject(new HelperError("config", `git config failed: ${String(stderr || err?.message).trim().split("\n")[0]}`, scope === "local" ? "run it inside the repository for --local" : "check that git is installed and the config file is writable"));
       });
     });
   return {

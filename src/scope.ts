@@ -39,7 +39,10 @@ export function describeScope(scope: Scope): string {
   return scope.profile ? `${where} with profile ${scope.profile}` : where;
 }
 
-const NAME = /^[A-Za-z0-9_.-]+$/;
+/** A GitHub owner or repository name: letters, digits, "_", ".", "-"; never "." or "..". */
+function isName(name: string | undefined): name is string {
+  return !!name && /^[A-Za-z0-9_.-]+$/.test(name) && name !== "." && name !== "..";
+}
 
 /**
  * `token --repo R`: owner/repo, HOST/owner/repo or https://HOST/owner/repo, each optionally
@@ -66,6 +69,6 @@ export function scopeFromRepoArgument(value: string | undefined, settings: Setti
     }
   }
   const [owner, repo] = parts;
-  if (parts.length !== 2 || !owner || !repo || !NAME.test(owner) || !NAME.test(repo)) throw bad();
+  if (parts.length !== 2 || !isName(owner) || !isName(repo)) throw bad();
   return { host, owner, repositories: [repo], ...base };
 }

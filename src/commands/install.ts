@@ -2,6 +2,7 @@ import { gitConfig, type ConfigScope, type GitConfig } from "../git-config";
 import type { Io } from "../io";
 import { profilePermissions } from "../profiles";
 import { resolveSettings, type Flags } from "../settings";
+import { isOurs } from "../status/wiring";
 
 export interface InstallOptions {
   global?: boolean;
@@ -14,6 +15,8 @@ interface Plan {
   config: GitConfig;
   scope: ConfigScope;
   hosts: string[];
+  /** This helper's absolute path, and the value written for git (path plus --profile). */
+  path: string;
   helper: string;
 }
 
@@ -27,7 +30,7 @@ export async function runInstall(io: Io, flags: Flags, options: InstallOptions):
   for (const host of plan.hosts) {
     const key = `credential.https://${host}.helper`;
     const values = await plan.config.getAll(key);
-    const wanted = [...withoutOurs(values, plan.helper), "", plan.helper];
+    const wanted = [...withoutOurs(values, plan.path), "", plan.helper];
     if (sameList(values, wanted)) {
       io.stdout(`${host}: already installed (${plan.scope})\n`);
     } else {
@@ -44,7 +47,7 @@ export async function runUninstall(io: Io, flags: Flags, options: InstallOptions
   for (const host of plan.hosts) {
     const key = `credential.https://${host}.helper`;
     const values = await plan.config.getAll(key);
-    const kept = withoutOurs(values, plan.helper);
+    const kept = withoutOurs(values, plan.path);
     if (!sameList(values, kept)) await rewrite(plan.config, key, kept);
     const pathKey = `credential.https://${host}.useHttpPath`;
     if (options.perRepo && (await plan.config.getAll(pathKey)).join() === "true") await plan.config.unsetAll(pathKey);
@@ -59,14 +62,14 @@ function makePlan(io: Io, flags: Flags, options: InstallOptions): Plan {
   const settings = resolveSettings({ host: flags.host }, io.env);
   if (flags.profile) profilePermissions(flags.profile);
   const helper = [shellQuote(io.helperPath), ...(flags.profile ? ["--profile", flags.profile] : [])].join(" ");
-  return { config: gitConfig(io.env, io.cwd, scope), scope, hosts: settings.hosts, helper };
+  return { config: gitConfig(io.env, io.cwd, scope), scope, hosts: settings.hosts, path: io.helperPath, helper };
 }
 
-/** The list without our helper line and the empty reset directly before it. */
-function withoutOurs(values: string[], helper: string): string[] {
+/** The list without any line of ours (whatever its --profile) and the empty reset directly before it. */
+function withoutOurs(values: string[], helperPath: string): string[] {
   const out: string[] = [];
   for (const value of values) {
-    if (value === helper) {
+    if (isOurs(value, helperPath)) {
       if (out.at(-1) === "") out.pop();
       continue;
     }

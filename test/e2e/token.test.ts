@@ -1,0 +1,172 @@
+/**
+ * `git-credential-vers token` and `profiles`: tokens for gh, curl and SDKs, through the same cache.
+ */
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { request } from "node:https";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { helper, makeTestEnv, type RunResult, type TestEnv } from "./harness";
+import { DEFAULT_PERMISSIONS, startFakeBroker, type BrokerRequest, type FakeBroker } from "../servers/fake-broker";
+import { startGitHost, type GitHost } from "../servers/git-host";
+import { TokenRegistry } from "../servers/token-registry";
+
+/** The SPEC table ("Scope and profiles"). */
+const READ_ALL = {
+  administration: "read",
+  contents: "read",
+  pull_requests: "read",
+  issues: "read",
+  checks: "read",
+  statuses: "read",
+  actions: "read",
+  metadata: "read",
+};
+const SPEC_PROFILES: Record<string, Record<string, string>> = {
+  read: READ_ALL,
+  develop: { ...READ_ALL, contents: "write", pull_requests: "write", issues: "write" },
+  clone: { contents: "read" },
+  ci: { actions: "write", checks: "read", statuses: "read", contents: "read", metadata: "read" },
+};
+
+const apiKey = `vers_test_${randomBytes(16).toString("hex")}`;
+let broker: FakeBroker;
+let host: GitHost;
+const envs: TestEnv[] = [];
+
+beforeAll(async () => {
+  const registry = new TokenRegistry();
+  broker = await startFakeBroker({ apiKey, registry });
+  host = await startGitHost({ registry });
+  await host.createRepo("acme", "a");
+});
+
+afterAll(async () => {
+  await host?.close();
+  await broker?.close();
+});
+
+afterEach(async () => {
+  await Promise.all(envs.splice(0).map((t) => t.cleanup()));
+});
+
+async function newEnv(): Promise<TestEnv> {
+  const t = await makeTestEnv({ brokerUrl: broker.url, apiKey, hosts: [host.host], caFile: host.caFile, wireGit: false });
+  envs.push(t);
+  return t;
+}
+
+function ok(r: RunResult, what: string): RunResult {
+  expect(r.code, `${what} failed:\n${r.stderr}`).toBe(0);
+  return r;
+}
+
+async function requestsDuring(fn: () => Promise<unknown>): Promise<BrokerRequest[]> {
+  const before = broker.requests.length;
+  await fn();
+  return broker.requests.slice(before);
+}
+
+/** GET with Basic auth x-access-token:<token>, trusting the git host's CA: what curl or gh would do. */
+async function httpsStatus(url: string, token: string): Promise<number> {
+  const ca = await readFile(host.caFile);
+  const auth = Buffer.from(`x-access-token:${token}`).toString("base64");
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, headers: { authorization: `Basic ${auth}` } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("token", () => {
+  it("prints the token alone and a newline", async () => {
+    const t = await newEnv();
+    const mintsBefore = broker.mints;
+    const r = ok(await helper(t, ["token"]), "token");
+    expect(r.stdout).toMatch(/^\S+\n$/);
+    expect(broker.mints - mintsBefore).toBe(1);
+    expect(broker.registry.lookup(r.stdout.trim())).toBeDefined();
+  });
+
+  it("accepts every --repo form for one repository, with exactly one mint", async () => {
+    const t = await newEnv();
+    const h = host.host;
+    const forms = ["acme/a", "acme/a.git", `${h}/acme/a`, `${h}/acme/a.git`, `https://${h}/acme/a`, `https://${h}/acme/a.git`];
+    const mintsBefore = broker.mints;
+    const tokens: string[] = [];
+    const requests = await requestsDuring(async () => {
+      for (const form of forms) {
+        const r = ok(await helper(t, ["token", "--repo", form]), `token --repo ${form}`);
+        expect(r.stdout, form).toMatch(/^\S+\n$/);
+        tokens.push(r.stdout.trim());
+      }
+    });
+    expect(new Set(tokens).size).toBe(1);
+    expect(broker.mints - mintsBefore).toBe(1);
+    expect(requests.map((q) => q.json)).toEqual([{ repositories: ["a"] }]);
+    expect(broker.registry.lookup(tokens[0]!)?.repositories).toEqual(["a"]);
+  });
+
+  it("--json gives token, expires_at (ISO, in the future), permissions and repositories", async () => {
+    const t = await newEnv();
+    const org = JSON.parse(ok(await helper(t, ["token", "--json"]), "token --json").stdout) as Record<string, unknown>;
+    expect(typeof org.token).toBe("string");
+    expect(broker.registry.lookup(org.token as string)).toBeDefined();
+    expect(org.expires_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
+    expect(Date.parse(org.expires_at as string)).toBeGreaterThan(Date.now());
+    expect(org.permissions).toEqual(DEFAULT_PERMISSIONS);
+    expect(org).toHaveProperty("repositories");
+
+    const scoped = JSON.parse(ok(await helper(t, ["token", "--json", "--repo", "acme/a", "--profile", "clone"]), "scoped --json").stdout) as Record<string, unknown>;
+    expect(scoped.token).not.toBe(org.token);
+    expect(broker.registry.lookup(scoped.token as string)).toMatchObject({ repositories: ["a"], permissions: { contents: "read" } });
+    expect(Date.parse(scoped.expires_at as string)).toBeGreaterThan(Date.now());
+    expect(scoped.permissions).toEqual({ contents: "read" });
+    expect(Array.isArray(scoped.repositories)).toBe(true);
+    const names = (scoped.repositories as unknown[]).map((r) => (typeof r === "string" ? r.split("/").pop() : (r as { name?: unknown }).name));
+    expect(names).toEqual(["a"]);
+  });
+
+  it("refuses a malformed --repo in one line, printing nothing and asking the broker nothing", async () => {
+    const t = await newEnv();
+    const bad = ["acme", "a/b/c/d", `http://${host.host}/acme/a`, "ftp://x/a/b", "github.com.evil.example/acme/a", "acme/a b", "acme/..", "./a"];
+    for (const value of bad) {
+      const requests = await requestsDuring(async () => {
+        const r = await helper(t, ["token", "--repo", value]);
+        expect(r.code, value).toBe(1);
+        expect(r.stdout, value).toBe("");
+        const lines = r.stderr.split("\n").filter((l) => l !== "");
+        expect(lines, value).toHaveLength(1);
+        expect(lines[0], value).toMatch(/^git-credential-vers: /);
+      });
+      expect(requests, value).toEqual([]);
+    }
+  });
+
+  it("is accepted by the git host for curl-style HTTPS use", async () => {
+    const t = await newEnv();
+    const token = ok(await helper(t, ["token"]), "token").stdout.trim();
+    const url = `${host.url}/acme/a.git/info/refs?service=git-upload-pack`;
+    expect(await httpsStatus(url, token)).toBe(200);
+    // The control: a token the broker never minted is refused.
+    expect(await httpsStatus(url, `${token.slice(0, -4)}XXXX`)).toBe(401);
+  });
+});
+
+describe("profiles", () => {
+  it("lists the four profiles", async () => {
+    const t = await newEnv();
+    const r = ok(await helper(t, ["profiles"]), "profiles");
+    const names = r.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => l.trim().split(/\s+/)[0]);
+    expect(names).toEqual(["read", "develop", "clone", "ci"]);
+    expect(r.stdout).not.toMatch(/administration:\s*write/);
+  });
+
+  it("--json equals the SPEC table", async () => {
+    const t = await newEnv();
+    const r = ok(await helper(t, ["profiles", "--json"]), "profiles --json");
+    expect(JSON.parse(r.stdout)).toEqual(SPEC_PROFILES);
+  });
+});
