@@ -74,11 +74,15 @@ async function readBody(body: AsyncIterable<Buffer | Uint8Array>): Promise<strin
 }
 
 function classifyTransport(err: unknown): TransportError {
-  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
-  const code = e.code ?? e.cause?.code ?? e.name ?? "";
-  const message = code || e.message || "network error";
-  if (/TIMEOUT|AbortError|TimeoutError/i.test(code)) return new TransportError("timeout", message);
-  if (/ECONNRESET|UND_ERR_SOCKET|EPIPE/.test(code)) return new TransportError("reset", message);
-  if (/ECONNREFUSED/.test(code)) return new TransportError("refused", message);
+  const e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: { code?: unknown; name?: unknown } };
+  // An aborted deadline is a DOMException (TimeoutError/AbortError) whose numeric `code` means nothing here.
+  const names = [e.name, e.cause?.name].filter((n): n is string => typeof n === "string");
+  const codes = [e.code, e.cause?.code].filter((c): c is string => typeof c === "string");
+  const message = codes[0] ?? (typeof e.message === "string" ? e.message : "network error");
+  if (names.some((n) => /TimeoutError|AbortError/.test(n)) || codes.some((c) => /TIMEOUT/i.test(c))) {
+    return new TransportError("timeout", message);
+  }
+  if (codes.some((c) => /ECONNRESET|UND_ERR_SOCKET|EPIPE/.test(c))) return new TransportError("reset", message);
+  if (codes.includes("ECONNREFUSED")) return new TransportError("refused", message);
   return new TransportError("network", message);
 }

@@ -1,0 +1,214 @@
+/**
+ * Shared setup for the end-to-end files: a fake broker per file, a temporary HOME per test
+ * (removed after it), and small readers for the helper's output, cache folder and loaded modules.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { Socket } from "node:net";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, expect } from "vitest";
+import { helper, makeTestEnv, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
+import type { FakeBroker } from "../servers/fake-broker";
+
+export const PREFIX = "git-credential-vers: ";
+
+/** A Vers API key that is easy to search for in any output. */
+export function newApiKey(): string {
+  return `vers_test_${randomBytes(16).toString("hex")}`;
+}
+
+/** Puts the shared broker back to answering normally with hour-long tokens. */
+export function resetBroker(broker: FakeBroker): void {
+  broker.setMode("ok");
+  broker.setLifetime(3600);
+}
+
+/** Counts what the broker does from now on. */
+export function brokerCounter(broker: FakeBroker): { requests(): number; mints(): number } {
+  const requests = broker.requests.length;
+  const mints = broker.mints;
+  return { requests: () => broker.requests.length - requests, mints: () => broker.mints - mints };
+}
+
+/**
+ * `const env = tempEnvs(() => defaults)`; then `await env({...})` in a test makes a temporary HOME
+ * with the defaults plus the overrides; every HOME made in a test is removed after it.
+ */
+export function tempEnvs(defaults: () => TestEnvOptions): (o?: Partial<TestEnvOptions>) => Promise<TestEnv> {
+  const made: TestEnv[] = [];
+  afterEach(async () => {
+    await Promise.all(made.splice(0).map((t) => t.cleanup()));
+  });
+  return async (o = {}) => {
+    const d = defaults();
+    const t = await makeTestEnv({ ...d, ...o, extraEnv: { ...d.extraEnv, ...o.extraEnv } });
+    made.push(t);
+    return t;
+  };
+}
+
+/** git's request for an https host (and optionally more fields), ended by a blank line. */
+export function request(host: string, extra: Record<string, string> = {}): string {
+  const fields = { protocol: "https", host, ...extra };
+  return `${Object.entries(fields).map(([k, v]) => `${k}=${v}`).join("\n")}\n\n`;
+}
+
+/** key=value lines into a record (the last value of a key wins). */
+export function parseLines(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+/** The helper's `get` for `host`; asserts success and returns the password it printed. */
+export async function getToken(t: TestEnv, host: string, args: string[] = ["get"]): Promise<{ token: string; run: RunResult }> {
+  const r = await helper(t, args, request(host));
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  const token = parseLines(r.stdout).password;
+  expect(token).toMatch(/^ghs_/);
+  return { token: token!, run: r };
+}
+
+/** Lines of a stream without the final newline. */
+export function lines(text: string): string[] {
+  return text === "" ? [] : text.replace(/\n$/, "").split("\n");
+}
+
+/**
+ * A failed `get`: exit 1, nothing on stdout (or only `quit=1` when strict), exactly one line on
+ * stderr starting with the prefix, matching `pattern`, and never a stack trace.
+ */
+export function expectFailure(r: RunResult, pattern: RegExp, opts: { strict?: boolean } = {}): string {
+  expect(r.stderr).not.toContain("    at ");
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe(opts.strict ? "quit=1\n" : "");
+  expect(r.stderr.endsWith("\n")).toBe(true);
+  const all = lines(r.stderr);
+  expect(all).toHaveLength(1);
+  const line = all[0]!;
+  expect(line.startsWith(PREFIX)).toBe(true);
+  expect(line).toMatch(pattern);
+  return line;
+}
+
+/** Entry files (`<key>.json`) in a cache folder, without memos, locks or temporaries. */
+export async function entryFiles(cacheDir: string): Promise<string[]> {
+  const names = await readdir(cacheDir);
+  return names.filter((n) => /^[0-9a-f]+\.json$/.test(n)).map((n) => join(cacheDir, n));
+}
+
+/** The one cache entry file, parsed. */
+export async function onlyEntry(cacheDir: string): Promise<{ path: string; text: string; data: Record<string, unknown> }> {
+  const files = await entryFiles(cacheDir);
+  expect(files).toHaveLength(1);
+  const path = files[0]!;
+  const text = await readFile(path, "utf8");
+  return { path, text, data: JSON.parse(text) as Record<string, unknown> };
+}
+
+/**
+ * A `--require` preload that, when the helper exits, appends the paths in require.cache to a file:
+ * which modules a run loaded. `env` goes into the helper's environment; `runs()` reads one list per run.
+ */
+export interface ModuleProbe {
+  env: Record<string, string>;
+  runs(): Promise<string[][]>;
+  reset(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function moduleProbe(): Promise<ModuleProbe> {
+  const dir = await mkdtemp(join(tmpdir(), "vers-probe-"));
+  const preload = join(dir, "preload.cjs");
+  const out = join(dir, "modules.jsonl");
+  await writeFile(
+    preload,
+    [
+      '"use strict";',
+      'const fs = require("node:fs");',
+      `const out = ${JSON.stringify(out)};`,
+      'process.on("exit", () => { fs.appendFileSync(out, JSON.stringify(Object.keys(require.cache)) + "\\n"); });',
+      "",
+    ].join("\n"),
+  );
+  return {
+    env: { NODE_OPTIONS: `--require ${preload}` },
+    async runs() {
+      let text = "";
+      try {
+        text = await readFile(out, "utf8");
+      } catch {
+        return [];
+      }
+      return lines(text).map((l) => JSON.parse(l) as string[]);
+    },
+    reset: () => rm(out, { force: true }),
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Paths that are network or CLI code: none may load on a cache hit, `store` or a non-matching get. */
+export function networkOrCliModules(paths: string[]): string[] {
+  return paths.filter(
+    (p) =>
+      p.endsWith("refresh.cjs") ||
+      p.endsWith("sources.cjs") ||
+      p.endsWith("cli.cjs") ||
+      ["undici", "@octokit", "proper-lockfile", "commander"].some((name) => p.includes(name)),
+  );
+}
+
+/** A bare HTTP server that answers every request with one status and JSON body, and counts requests. */
+export interface StubServer {
+  url: string;
+  readonly requests: number;
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+export async function startStub(status: number, body: unknown): Promise<StubServer> {
+  let requests = 0;
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    requests++;
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(status, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(body));
+    });
+  });
+  server.on("connection", (s: Socket) => {
+    connections++;
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const addr = server.address();
+      if (addr === null || typeof addr === "string") reject(new Error("no TCP address"));
+      else resolve(addr.port);
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get requests() {
+      return requests;
+    },
+    get connections() {
+      return connections;
+    },
+    close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      return closed;
+    },
+  };
+}
