@@ -19,10 +19,16 @@ export interface Scope {
  * (exact match, case-insensitive, port included). Anything else returns undefined.
  */
 export function matchRequest(request: CredentialRequest, settings: Settings): Scope | undefined {
+  const host = matchHost(request, settings.hosts);
+  if (!host) return undefined;
+  return { host, ...repositoryFromPath(request.path), permissions: settings.permissions, profile: settings.profile };
+}
+
+/** The configured host a request is for, or undefined: https only, exact host and port. */
+export function matchHost(request: CredentialRequest, hosts: string[]): string | undefined {
   if (request.protocol?.toLowerCase() !== "https" || request.host === undefined) return undefined;
   const host = normalizeHost(request.host);
-  if (!settings.hosts.includes(host)) return undefined;
-  return { host, ...repositoryFromPath(request.path), permissions: settings.permissions, profile: settings.profile };
+  return hosts.includes(host) ? host : undefined;
 }
 
 /** "owner/repo.git" → { owner, repositories: ["repo"] }; anything shorter is org-wide. */

@@ -27,7 +27,6 @@ export interface Settings {
   refreshMarginMs: number;
   timeoutMs: number;
   strict: boolean;
-  trace?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -39,7 +38,7 @@ export function resolveSettings(flags: Flags, env: Env): Settings {
   const profile = flags.profile ?? nonEmpty(env.VERS_GITHUB_PROFILE);
   return {
     baseUrl: normalizeBaseUrl(flags.baseUrl ?? nonEmpty(env.VERS_BASE_URL) ?? DEFAULT_BASE_URL, "VERS_BASE_URL"),
-    hosts: parseHosts(flags.host?.length ? flags.host : (nonEmpty(env.VERS_GITHUB_HOST)?.split(",") ?? [DEFAULT_HOST])),
+    hosts: resolveHosts(flags, env),
     profile,
     permissions: profile ? profilePermissions(profile) : undefined,
     source: parseSource(flags.source ?? nonEmpty(env.VERS_TOKEN_SOURCE) ?? "auto"),
@@ -47,8 +46,12 @@ export function resolveSettings(flags: Flags, env: Env): Settings {
     refreshMarginMs: seconds(flags.refreshMargin ?? nonEmpty(env.VERS_REFRESH_MARGIN), 300, "--refresh-margin / VERS_REFRESH_MARGIN", 0) * 1000,
     timeoutMs: seconds(flags.timeout ?? nonEmpty(env.VERS_TIMEOUT), 15, "--timeout / VERS_TIMEOUT", 0.001) * 1000,
     strict: flags.strict === true || isTrue(env.VERS_CREDENTIAL_STRICT),
-    trace: nonEmpty(env.VERS_CREDENTIAL_TRACE),
   };
+}
+
+/** The hosts answered for: --host (repeatable), else VERS_GITHUB_HOST (comma list), else github.com. */
+export function resolveHosts(flags: Pick<Flags, "host">, env: Env): string[] {
+  return parseHosts(flags.host?.length ? flags.host : (nonEmpty(env.VERS_GITHUB_HOST)?.split(",") ?? [DEFAULT_HOST]));
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -1,10 +1,9 @@
-import { isHelperError } from "../errors";
 import type { Io } from "../io";
 import { formatAnswer } from "../protocol/format";
 import { inputComplete, MAX_INPUT_BYTES, parseRequest } from "../protocol/parse";
-import { matchRequest } from "../scope";
+import { matchHost, matchRequest } from "../scope";
 import { serveToken } from "../serve";
-import { resolveSettings, type Flags } from "../settings";
+import { resolveHosts, resolveSettings, type Flags } from "../settings";
 import { createTrace } from "../trace";
 
 /**
@@ -14,13 +13,15 @@ import { createTrace } from "../trace";
 export async function runGet(io: Io, flags: Flags): Promise<void> {
   const input = await io.readStdin(MAX_INPUT_BYTES, inputComplete);
   const request = parseRequest(input);
-  const settings = resolveSettings(flags, io.env);
-  const trace = createTrace(settings.trace, io.stderr, io.now);
-  const scope = matchRequest(request, settings);
-  if (!scope) {
-    trace(`not answering for ${request.protocol ?? "?"}://${request.host ?? "?"} (hosts: ${settings.hosts.join(", ")})`);
+  const trace = createTrace(io.env.VERS_CREDENTIAL_TRACE, io.stderr, io.now);
+  // Requests for other hosts get no answer, whatever else is configured (or misconfigured).
+  const hosts = resolveHosts(flags, io.env);
+  if (!matchHost(request, hosts)) {
+    trace(`not answering for ${request.protocol ?? "?"}://${request.host ?? "?"} (hosts: ${hosts.join(", ")})`);
     return;
   }
+  const settings = resolveSettings(flags, io.env);
+  const scope = matchRequest(request, settings)!;
   trace(`matched ${scope.host}${scope.repositories.length ? ` path ${scope.owner}/${scope.repositories.join(",")}` : ""}`);
   const served = await serveToken({ io, settings, trace }, scope);
   io.stdout(
@@ -30,8 +31,4 @@ export async function runGet(io: Io, flags: Flags): Promise<void> {
       passwordExpiryUtc: served.expiresAt === undefined ? undefined : Math.floor(served.expiresAt / 1000),
     }),
   );
-}
-
-export function isBadInput(err: unknown): boolean {
-  return isHelperError(err) && err.code === "bad-input";
 }

@@ -10,7 +10,7 @@ import { createTrace, type Trace } from "../trace";
 /** `status [--json] [--check]`: what is configured and why git can or cannot authenticate. Exit 1 on a problem. */
 export async function runStatus(io: Io, flags: Flags, options: { json?: boolean; check?: boolean }): Promise<number> {
   const settings = resolveSettings(flags, io.env);
-  const trace = createTrace(settings.trace, io.stderr, io.now);
+  const trace = createTrace(io.env.VERS_CREDENTIAL_TRACE, io.stderr, io.now);
   const { status, source } = await collectStatus(io, settings);
   if (options.check && source && source.kind !== "static") {
     status.check = await checkSource(io, settings, source, trace);

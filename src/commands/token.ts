@@ -15,7 +15,7 @@ export interface TokenOptions {
  */
 export async function runToken(io: Io, flags: Flags, options: TokenOptions): Promise<void> {
   const settings = resolveSettings(flags, io.env);
-  const trace = createTrace(settings.trace, io.stderr, io.now);
+  const trace = createTrace(io.env.VERS_CREDENTIAL_TRACE, io.stderr, io.now);
   const scope = scopeFromRepoArgument(options.repo, settings);
   const served = await serveToken({ io, settings, trace }, scope);
   if (!options.json) {
