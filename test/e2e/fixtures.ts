@@ -3,13 +3,14 @@
  * (removed after it), and small readers for the helper's output, cache folder and loaded modules.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect } from "vitest";
-import { helper, makeTestEnv, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
+import { helper, HELPER_BIN, makeTestEnv, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
 import type { FakeBroker } from "../servers/fake-broker";
 
 export const PREFIX = "git-credential-vers: ";
@@ -122,6 +123,12 @@ export interface ModuleProbe {
   reset(): Promise<void>;
   dispose(): Promise<void>;
 }
+
+/**
+ * The single binary (npm run build:binary) is one bundle: there are no chunks whose loading a
+ * probe could observe, so the lazy-loading checks run against bin/git-credential-vers only.
+ */
+export const CHUNKS_OBSERVABLE: boolean = readFileSync(HELPER_BIN).subarray(0, 2).toString() === "#!";
 
 export async function moduleProbe(): Promise<ModuleProbe> {
   const dir = await mkdtemp(join(tmpdir(), "vers-probe-"));

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { helper } from "./harness";
 import {
   brokerCounter,
+  CHUNKS_OBSERVABLE,
   getToken,
   lines,
   moduleProbe,
@@ -181,7 +182,7 @@ describe("trace", () => {
   });
 });
 
-describe("lazy loading", () => {
+describe.skipIf(!CHUNKS_OBSERVABLE)("lazy loading (bin/ only: the single binary is one bundle)", () => {
   async function probed(t: Env, args: string[], input: string): Promise<string[]> {
     await probe.reset();
     const r = await helper({ ...t, env: { ...t.env, ...probe.env } }, args, input);
