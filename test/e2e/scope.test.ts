@@ -10,24 +10,7 @@ import { git, helper, makeTestEnv, type RunResult, type TestEnv, type TestEnvOpt
 import { startFakeBroker, type BrokerRequest, type FakeBroker } from "../servers/fake-broker";
 import { startGitHost, type GitHost } from "../servers/git-host";
 import { TokenRegistry } from "../servers/token-registry";
-
-/** The SPEC table ("Scope and profiles"), written out here so the test does not trust src/profiles.ts. */
-const READ_ALL = {
-  administration: "read",
-  contents: "read",
-  pull_requests: "read",
-  issues: "read",
-  checks: "read",
-  statuses: "read",
-  actions: "read",
-  metadata: "read",
-};
-const SPEC_PROFILES: Record<string, Record<string, string>> = {
-  read: READ_ALL,
-  develop: { ...READ_ALL, contents: "write", pull_requests: "write", issues: "write" },
-  clone: { contents: "read" },
-  ci: { actions: "write", checks: "read", statuses: "read", contents: "read", metadata: "read" },
-};
+import { SPEC_PROFILES } from "./spec-profiles";
 
 const apiKey = `vers_test_${randomBytes(16).toString("hex")}`;
 let broker: FakeBroker;

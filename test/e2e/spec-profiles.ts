@@ -1,0 +1,18 @@
+/** The SPEC's profile table ("Scope and profiles"), written out here so tests do not trust src/profiles.ts. */
+const READ_ALL = {
+  administration: "read",
+  contents: "read",
+  pull_requests: "read",
+  issues: "read",
+  checks: "read",
+  statuses: "read",
+  actions: "read",
+  metadata: "read",
+};
+
+export const SPEC_PROFILES: Record<string, Record<string, string>> = {
+  read: READ_ALL,
+  develop: { ...READ_ALL, contents: "write", pull_requests: "write", issues: "write" },
+  clone: { contents: "read" },
+  ci: { actions: "write", checks: "read", statuses: "read", contents: "read", metadata: "read" },
+};
