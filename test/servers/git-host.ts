@@ -81,7 +81,7 @@ function sameName(a: string, b: string): boolean {
 
 function scopeProblem(t: MintedToken, target: Target, org: string): string | undefined {
   if (!sameName(target.owner, org)) return `token is for ${org}, not ${target.owner}`;
-  if (false && t.repositories !== null && !t.repositories.some((r) => sameName(r, target.name))) {
+  if (t.repositories !== null && !t.repositories.some((r) => sameName(r, target.name))) {
     return `repository ${target.name} is not in the token's scope`;
   }
   if (target.push && t.permissions.contents !== "write") return "push needs contents: write";
