@@ -61,7 +61,7 @@ function makePlan(io: Io, flags: Flags, options: InstallOptions): Plan {
   const scope: ConfigScope = options.system ? "system" : options.local ? "local" : "global";
   const settings = resolveSettings({ host: flags.host }, io.env);
   if (flags.profile) profilePermissions(flags.profile);
-  const helper = [shellQuote(io.helperPath), ...(flags.profile ? ["--profile", flags.profile] : [])].join(" ");
+  const helper = helperValue(io.helperPath, flags.profile ? ["--profile", flags.profile] : []);
   return { config: gitConfig(io.env, io.cwd, scope), scope, hosts: settings.hosts, path: io.helperPath, helper };
 }
 
@@ -96,7 +96,12 @@ function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** git runs helper values through the shell: quote paths with anything but safe characters. */
-export function shellQuote(path: string): string {
-  return /^[A-Za-z0-9_./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+/**
+ * The credential.helper value that runs this helper. git runs an absolute path as is; a path that
+ * needs quoting no longer starts with "/", so it must become a shell snippet ("!'…' args").
+ */
+export function helperValue(path: string, args: string[]): string {
+  const plain = /^[A-Za-z0-9_./-]+$/.test(path);
+  const quoted = plain ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+  return `${plain ? "" : "!"}${[quoted, ...args].join(" ")}`;
 }

@@ -10,9 +10,10 @@ export interface HostWiring {
   others: string[];
 }
 
-/** True when a helper value runs this program (`git-credential-vers …`, a path to it, or `vers`). */
+/** True when a helper value runs this program (`git-credential-vers …`, a path to it, `!'path' …`, or `vers`). */
 export function isOurs(helper: string, helperPath: string): boolean {
-  const first = helper.trim().replace(/^'([^']*)'.*$/, "$1").split(/\s+/)[0] ?? "";
+  const value = helper.trim().replace(/^!/, "");
+  const first = value.startsWith("'") ? value.slice(1, value.indexOf("'", 1)) : (value.split(/\s+/)[0] ?? "");
   return first === helperPath || first === "vers" || basename(first) === "git-credential-vers";
 }
 

@@ -3,13 +3,14 @@
  * this helper, per host; idempotent; uninstall removes exactly what install wrote.
  */
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { git, helper, HELPER_BIN, makeTestEnv, type RunResult, type TestEnv } from "./harness";
+import { git, helper, HELPER_BIN, makeTestEnv, run, type RunResult, type TestEnv } from "./harness";
 import { startFakeBroker, type BrokerRequest, type FakeBroker } from "../servers/fake-broker";
 import { startGitHost, type GitHost } from "../servers/git-host";
 import { TokenRegistry } from "../servers/token-registry";
+import { CHUNKS_OBSERVABLE } from "./fixtures";
 
 const apiKey = `vers_test_${randomBytes(16).toString("hex")}`;
 let broker: FakeBroker;
@@ -145,6 +146,20 @@ describe("install", () => {
     expect(await valuesIn(t, globalFile(t), key)).toEqual(["", `${HELPER_BIN} --profile clone`]);
     ok(await helper(t, ["uninstall", "--global", "--host", host.host]), "uninstall");
     expect(await valuesIn(t, globalFile(t), key)).toEqual([]);
+  });
+
+  it("a helper whose path has a space is written as a shell snippet that git can run", async () => {
+    const t = await newEnv();
+    const dir = join(t.home, "tools with space");
+    await mkdir(dir);
+    const linked = join(dir, "git-credential-vers");
+    // bin/ finds dist/ through its real path, so link it; the single binary knows its own path, so copy it.
+    await (CHUNKS_OBSERVABLE ? symlink(HELPER_BIN, linked) : copyFile(HELPER_BIN, linked));
+    ok(await run(linked, ["install", "--global", "--host", host.host], { env: t.env, cwd: t.home }), "install");
+    expect(await valuesIn(t, globalFile(t), `credential.https://${host.host}.helper`)).toEqual(["", `!'${linked}'`]);
+    ok(await git(t, ["clone", "-q", urlA, join(t.home, "a")]), "clone through the quoted helper");
+    ok(await run(linked, ["install", "--global", "--host", host.host], { env: t.env, cwd: t.home }), "install again");
+    expect(await valuesIn(t, globalFile(t), `credential.https://${host.host}.helper`)).toEqual(["", `!'${linked}'`]);
   });
 
   it("--system writes to GIT_CONFIG_SYSTEM, not the global file, and git uses it", async () => {
