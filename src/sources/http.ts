@@ -73,7 +73,9 @@ async function readBody(body: AsyncIterable<Buffer | Uint8Array>): Promise<strin
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function classifyTransport(err: unknown): TransportError {
+/** Timeouts (the deadline's abort, connect/headers/body timeouts), resets, refusals, anything else. */
+export function classifyTransport(err: unknown): TransportError {
+  if (err instanceof TransportError) return err;
   const e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: { code?: unknown; name?: unknown } };
   // An aborted deadline is a DOMException (TimeoutError/AbortError) whose numeric `code` means nothing here.
   const names = [e.name, e.cause?.name].filter((n): n is string => typeof n === "string");

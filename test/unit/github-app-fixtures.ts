@@ -1,0 +1,77 @@
+/**
+ * Shared setup for the github-app unit tests: a test app's keys, a fake GitHub per test (closed after
+ * it), a Map-backed memo, and mint() calling the source directly with a Deadline and a captured trace.
+ */
+import { afterEach } from "vitest";
+import { Deadline } from "../../src/deadline";
+import { isHelperError, type HelperError } from "../../src/errors";
+import type { Scope } from "../../src/scope";
+import { githubAppSource } from "../../src/sources/github-app";
+import type { Memo, Token } from "../../src/sources/types";
+import { generateAppKeys, startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from "../servers/fake-github";
+import { TokenRegistry } from "../servers/token-registry";
+
+export const APP_ID = "4242";
+export const KEYS = generateAppKeys();
+
+export const REPO: Scope = { host: "github.com", owner: "acme", repositories: ["widgets"] };
+export const ORG_WIDE: Scope = { host: "github.com", repositories: [] };
+
+/** `await github({...})` starts a fake GitHub for APP_ID/KEYS (one installation, 1 on acme, unless told); closed after the test. */
+export function fakeGitHubs(): (o?: Partial<FakeGitHubOptions>) => Promise<FakeGitHub & { registry: TokenRegistry }> {
+  const started: FakeGitHub[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((g) => g.close()));
+  });
+  return async (o = {}) => {
+    const registry = o.registry ?? new TokenRegistry();
+    const gh = await startFakeGitHub({ appId: APP_ID, publicKeyPem: KEYS.publicKeyPem, installations: [{ id: 1, account: "acme" }], ...o, registry });
+    started.push(gh);
+    return Object.assign(gh, { registry });
+  };
+}
+
+export class MapMemo implements Memo {
+  readonly data = new Map<string, string>();
+  get(key: string): string | undefined {
+    return this.data.get(key);
+  }
+  set(key: string, value: string): void {
+    this.data.set(key, value);
+  }
+}
+
+export interface MintOptions {
+  env?: Record<string, string>;
+  installationId?: string;
+  memo?: Memo;
+  timeoutMs?: number;
+  maxAttempts?: number;
+  homedir?: string;
+}
+
+/** githubAppSource(...).mint(scope, ctx) against `apiUrl`; the trace lines are returned too. */
+export async function mint(apiUrl: string, scope: Scope, o: MintOptions = {}): Promise<{ token: Token; trace: string[] }> {
+  const trace: string[] = [];
+  const source = githubAppSource({
+    kind: "github-app",
+    apiUrl,
+    appId: APP_ID,
+    installationId: o.installationId,
+    env: o.env ?? { GITHUB_APP_PRIVATE_KEY: KEYS.pkcs1 },
+    homedir: o.homedir ?? "/nonexistent",
+  });
+  const ctx = { deadline: Deadline.in(o.timeoutMs ?? 10_000, Date.now), trace: (m: string) => trace.push(m), now: Date.now, maxAttempts: o.maxAttempts ?? 100, memo: o.memo };
+  return { token: await source.mint(scope, ctx), trace };
+}
+
+/** The HelperError a mint fails with (and its trace); fails the test if it succeeds or throws anything else. */
+export async function mintError(apiUrl: string, scope: Scope, o: MintOptions = {}): Promise<HelperError> {
+  try {
+    await mint(apiUrl, scope, o);
+  } catch (err) {
+    if (isHelperError(err)) return err;
+    throw err;
+  }
+  throw new Error("the mint succeeded");
+}
