@@ -70,6 +70,12 @@ export function resolveSource(settings: Settings, env: Env, homedir: string): So
   );
 }
 
+/** Which variable holds the GitHub App's private key (the key itself is read only on a miss). */
+export function appKeyOrigin(env: Env): string | undefined {
+  const name = ["GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY_B64", "GITHUB_APP_PRIVATE_KEY_FILE"].find((n) => env[n]?.trim());
+  return name && `env ${name}`;
+}
+
 function readJson(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, "utf8"));

@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import { isFresh, isUsable, type CacheEntry } from "../cache/entry";
 import { cacheDir } from "../cache/location";
 import { CacheStore, folderProblem } from "../cache/store";
-import { resolveSource, type SourceConfig } from "../credentials";
+import { appKeyOrigin, resolveSource, type SourceConfig } from "../credentials";
 import { errorLine, isHelperError } from "../errors";
 import { gitConfig } from "../git-config";
 import type { Io } from "../io";
@@ -76,7 +76,10 @@ function describeSource(io: Io, settings: Settings, problems: Problem[]): { sour
       case "broker":
         return { source, summary: { kind: "broker", baseUrl: source.baseUrl, key: redact(source.apiKey.value), keyFrom: source.apiKey.origin } };
       case "github-app":
-        return { source, summary: { kind: "github-app", apiUrl: source.apiUrl, appId: source.appId, installationId: source.installationId ?? null } };
+        return {
+          source,
+          summary: { kind: "github-app", apiUrl: source.apiUrl, appId: source.appId, installationId: source.installationId ?? null, keyFrom: appKeyOrigin(io.env) ?? null },
+        };
       case "static":
         return { source, summary: { kind: "static", key: redact(source.token.value), keyFrom: source.token.origin } };
     }

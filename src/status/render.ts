@@ -13,7 +13,7 @@ export function renderStatus(s: Status, color: boolean): string {
   const src = s.source;
   if (src.error) row("source", red(`${src.kind}: ${src.error}`));
   else if (src.kind === "broker") row("source", `broker ${src.baseUrl}, key ${src.key} from ${src.keyFrom}`);
-  else if (src.kind === "github-app") row("source", `github-app ${src.apiUrl}, app ${src.appId}, installation ${src.installationId ?? "found per owner"}`);
+  else if (src.kind === "github-app") row("source", `github-app ${src.apiUrl}, app ${src.appId}, key from ${src.keyFrom ?? "nowhere"}, installation ${src.installationId ?? "found per owner"}`);
   else row("source", `static token ${src.key} from ${src.keyFrom} (not cached, no expiry)`);
   const st = s.settings;
   row("hosts", `${st.hosts.join(", ")}  ${dim(`profile ${st.profile ?? "none"}, refresh margin ${st.refreshMarginSeconds} s, timeout ${st.timeoutSeconds} s${st.fallback ? ", fallback static" : ""}`)}`);
