@@ -76,6 +76,9 @@ function describeSource(io: Io, settings: Settings, problems: Problem[]): { sour
       case "broker":
         return { source, summary: { kind: "broker", baseUrl: source.baseUrl, key: redact(source.apiKey.value), keyFrom: source.apiKey.origin } };
       case "github-app":
+        if (!appKeyOrigin(io.env)) {
+          problems.push({ what: `no private key is set for GitHub App ${source.appId}`, fix: "set GITHUB_APP_PRIVATE_KEY, GITHUB_APP_PRIVATE_KEY_B64 or GITHUB_APP_PRIVATE_KEY_FILE" });
+        }
         return {
           source,
           summary: { kind: "github-app", apiUrl: source.apiUrl, appId: source.appId, installationId: source.installationId ?? null, keyFrom: appKeyOrigin(io.env) ?? null },
