@@ -4,6 +4,7 @@
  * Only the process that mints loads the sources (undici, @octokit/auth-app: their own chunk);
  * the others wait on the lock without paying to parse them.
  */
+import { setPriority } from "node:os";
 import type { CacheEntry } from "./cache/entry";
 import { isFresh, isUsable } from "./cache/entry";
 import { hash64, sourceIdentity } from "./cache/key";
@@ -80,7 +81,10 @@ async function acquire(input: RefreshInput, cache: CacheStore, deadline: Deadlin
       input.trace("another process is refreshing; serving the token in hand");
       return { served: fromEntry(inHand, "cache") };
     }
-    if (!announced) input.trace("another process holds the lock; waiting for its token");
+    if (!announced) {
+      input.trace("another process holds the lock; waiting for its token");
+      yieldCpu();
+    }
     announced = true;
     if (deadline.remaining() <= POLL_MS) {
       throw new HelperError(
@@ -90,6 +94,18 @@ async function acquire(input: RefreshInput, cache: CacheStore, deadline: Deadlin
       );
     }
     await sleep(POLL_MS + Math.random() * POLL_MS);
+  }
+}
+
+/**
+ * A waiter only polls; the process holding the lock does the work everyone waits for. Lowering
+ * the waiter's own priority leaves the CPU to it when dozens of git processes start at once.
+ */
+function yieldCpu(): void {
+  try {
+    setPriority(19);
+  } catch {
+    // Not allowed here: waiting at normal priority is fine too.
   }
 }
 
