@@ -6,7 +6,9 @@
 //   dist/sea.cjs      (--sea) one file with both, for Node's single executable application
 //   dist/test/...     (--tools) the fake servers, demo and bench, for `npm run demo` / `npm run bench`
 import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const args = new Set(process.argv.slice(2));
@@ -24,13 +26,22 @@ const common = {
   supported: { "dynamic-import": false },
 };
 
-/** Leaves `import("./refresh")`, `import("./sources")` and `import("./cli")` as runtime requires of their own chunks. */
+/**
+ * `import("./refresh")`, `import("./sources")` and `import("./cli")` load their own chunks at run
+ * time, through src/chunk.ts, which uses the V8 code cache written beside each chunk.
+ */
 const lazyChunks = {
   name: "lazy-chunks",
   setup(b) {
-    b.onResolve({ filter: /^(\.\.?\/)+(refresh|sources|cli)$/ }, (args) => ({ path: `./${args.path.split("/").pop()}.cjs`, external: true }));
+    b.onResolve({ filter: /^(\.\.?\/)+(refresh|sources|cli)$/ }, (args) => ({ path: args.path.split("/").pop(), namespace: "lazy-chunk" }));
+    b.onLoad({ filter: /.*/, namespace: "lazy-chunk" }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(chunkLoader)}).loadChunk(${JSON.stringify(args.path)}, __dirname);`,
+      loader: "js",
+      resolveDir: process.cwd(),
+    }));
   },
 };
+const chunkLoader = fileURLToPath(new URL("../src/chunk.ts", import.meta.url));
 
 /**
  * commander requires node:child_process at load (~3 ms) for executable subcommands, which we do not
@@ -72,3 +83,9 @@ if (args.has("--tools")) {
   );
 }
 await Promise.all(builds);
+
+// V8 code caches for the lazy chunks, each made in a fresh process by compiling and running the
+// chunk's top level, as the helper will. A cache that this Node version rejects is ignored.
+for (const name of ["refresh", "sources", "cli"]) {
+  execFileSync(process.execPath, [fileURLToPath(new URL("./code-cache.cjs", import.meta.url)), `dist/${name}.cjs`], { stdio: "inherit" });
+}
