@@ -24,10 +24,13 @@ export function matchRequest(request: CredentialRequest, settings: Settings): Sc
   return { host, ...repositoryFromPath(request.path), permissions: settings.permissions, profile: settings.profile };
 }
 
-/** The configured host a request is for, or undefined: https only, exact host and port. */
+/**
+ * The configured host a request is for, or undefined: https only, and the host exactly equal to a
+ * configured one but for case and an explicit :443 — no trimming, so " github.com" never matches.
+ */
 export function matchHost(request: CredentialRequest, hosts: string[]): string | undefined {
   if (request.protocol?.toLowerCase() !== "https" || request.host === undefined) return undefined;
-  const host = normalizeHost(request.host);
+  const host = request.host.toLowerCase().replace(/:443$/, "");
   return hosts.includes(host) ? host : undefined;
 }
 

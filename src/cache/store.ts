@@ -121,7 +121,7 @@ export class CacheStore {
     let removed = 0;
     for (const name of this.files()) {
       rmSync(join(this.dir, name), { recursive: true, force: true });
-      if (name.endsWith(".json")) removed++;
+      if (name.endsWith(".json") && !name.startsWith("memo-")) removed++;
     }
     return removed;
   }

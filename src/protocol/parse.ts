@@ -47,6 +47,8 @@ function applyAttribute(request: CredentialRequest, key: string, value: string):
     const name = key.slice(0, -2);
     request.lists[name] = value === "" ? [] : [...(request.lists[name] ?? []), value];
   } else if (key === "url") {
+    // As in git, a url= line replaces the whole description read so far (its lists aside).
+    for (const k of SINGLE_KEYS) delete request[k];
     Object.assign(request, parseUrl(value));
   } else if ((SINGLE_KEYS as readonly string[]).includes(key)) {
     request[key as SingleKey] = value;
@@ -54,18 +56,19 @@ function applyAttribute(request: CredentialRequest, key: string, value: string):
 }
 
 /**
- * Splits a URL the way git's credential_from_url does: protocol before "://",
- * optional user[:password]@, the host with its port, and the path without its leading "/".
- * Components missing from the URL are left unset (the host is "" when absent).
+ * Splits a URL as git's credential_from_url does: protocol before "://"; the host ends at the
+ * first "/", "?" or "#" (so `https://evil.example?@github.com/` is evil.example, as in git since
+ * CVE-2020-5260); an "@" before that gives user[:password]; leading and trailing slashes of the
+ * path are trimmed. Components missing from the URL are left unset (the host is "" when absent).
  */
 export function parseUrl(url: string): Partial<Record<SingleKey, string>> {
   const sep = url.indexOf("://");
   if (sep < 0) throw badInput("its url has no protocol://");
   const out: Partial<Record<SingleKey, string>> = { protocol: url.slice(0, sep) };
   const rest = url.slice(sep + 3);
-  const slash = rest.indexOf("/");
-  const authority = slash < 0 ? rest : rest.slice(0, slash);
-  const at = authority.lastIndexOf("@");
+  const end = rest.search(/[/?#]/);
+  const authority = end < 0 ? rest : rest.slice(0, end);
+  const at = authority.indexOf("@");
   if (at >= 0) {
     const userinfo = authority.slice(0, at);
     const colon = userinfo.indexOf(":");
@@ -73,10 +76,8 @@ export function parseUrl(url: string): Partial<Record<SingleKey, string>> {
     if (colon >= 0) out.password = decode(userinfo.slice(colon + 1));
   }
   out.host = decode(authority.slice(at + 1));
-  if (slash >= 0) {
-    const path = decode(rest.slice(slash + 1)).replace(/\/+$/, "");
-    if (path) out.path = path;
-  }
+  const path = end < 0 ? "" : decode(rest.slice(end).replace(/^\/+/, "")).replace(/\/+$/, "");
+  if (path) out.path = path;
   return out;
 }
 

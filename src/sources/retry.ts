@@ -77,13 +77,11 @@ export function jitteredBackoff(failures: number): number {
   return base / 2 + Math.random() * (base / 2);
 }
 
-/** Retry-After in seconds or as an HTTP date; 1 s when absent or unreadable. */
+/** Retry-After in whole seconds or as an HTTP date; 1 s when absent or unreadable. */
 export function retryAfterMs(header: string | string[] | undefined, now: number): number {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return 1000;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
+  const value = (Array.isArray(header) ? header[0] : header)?.trim() ?? "";
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const date = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value) ? Date.parse(value) : NaN;
   return Number.isFinite(date) ? Math.max(0, date - now) : 1000;
 }
 

@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { HelperError } from "../../src/errors";
+import { profileNames, profilePermissions, PROFILES, withoutAdministrationWrite, type Permissions } from "../../src/profiles";
+
+/** The SPEC table ("Scope and profiles"), written out by hand so the test does not trust src/. */
+const SPEC: Record<string, Record<string, "read" | "write">> = {
+  read: {
+    administration: "read",
+    contents: "read",
+    pull_requests: "read",
+    issues: "read",
+    checks: "read",
+    statuses: "read",
+    actions: "read",
+    metadata: "read",
+  },
+  develop: {
+    administration: "read",
+    contents: "write",
+    pull_requests: "write",
+    issues: "write",
+    checks: "read",
+    statuses: "read",
+    actions: "read",
+    metadata: "read",
+  },
+  clone: { contents: "read" },
+  ci: { actions: "write", checks: "read", statuses: "read", contents: "read", metadata: "read" },
+};
+
+describe("profiles", () => {
+  it("are exactly read, develop, clone and ci, in that order", () => {
+    expect(profileNames()).toEqual(["read", "develop", "clone", "ci"]);
+    expect(Object.keys(PROFILES)).toEqual(["read", "develop", "clone", "ci"]);
+  });
+
+  it.each(Object.keys(SPEC))("%s has the SPEC's permission map", (name) => {
+    expect(profilePermissions(name)).toStrictEqual(SPEC[name]);
+    expect(PROFILES[name]).toStrictEqual(SPEC[name]);
+  });
+
+  it.each(Object.keys(SPEC))("%s never asks for administration: write", (name) => {
+    expect(profilePermissions(name).administration).not.toBe("write");
+    expect(PROFILES[name]!.administration).not.toBe("write");
+  });
+
+  it("profilePermissions hands out a copy: changing it does not change the profile", () => {
+    const perms = profilePermissions("clone");
+    perms.contents = "write";
+    perms.administration = "write";
+    expect(profilePermissions("clone")).toStrictEqual({ contents: "read" });
+  });
+
+  it.each(["", "admin", "Read", "CLONE", "__proto__", "hasOwnProperty", "constructor"])("refuses the unknown profile %j", (name) => {
+    let caught: unknown;
+    try {
+      profilePermissions(name);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(HelperError);
+    expect((caught as HelperError).code).toBe("bad-setting");
+    expect((caught as HelperError).message).toBe(`unknown profile "${name}" (use one of: read, develop, clone, ci)`);
+  });
+});
+
+describe("withoutAdministrationWrite", () => {
+  it.each<{ input: Permissions; output: Permissions }>([
+    { input: { administration: "write" }, output: { administration: "read" } },
+    { input: { administration: "write", contents: "write", issues: "read" }, output: { administration: "read", contents: "write", issues: "read" } },
+    { input: { administration: "read", contents: "write" }, output: { administration: "read", contents: "write" } },
+    { input: { contents: "write" }, output: { contents: "write" } },
+    { input: {}, output: {} },
+  ])("$input → $output", ({ input, output }) => {
+    expect(withoutAdministrationWrite(input)).toStrictEqual(output);
+  });
+
+  it("does not change its argument", () => {
+    const input: Permissions = { administration: "write", contents: "write" };
+    withoutAdministrationWrite(input);
+    expect(input).toStrictEqual({ administration: "write", contents: "write" });
+  });
+});
