@@ -38,7 +38,8 @@ async function main(): Promise<void> {
     await step(env, broker, "fetch", "git", ["-C", work, "fetch", "-q", "origin"]);
 
     console.log(`\n${bold(`Tokens minted: ${broker.mints}`)} for clone, push and fetch (the rest came from the shared cache).`);
-    console.log(`The git host refused ${host.refused} request(s) without a valid token and served ${host.served}.\n`);
+    console.log(`The git host served ${host.served} authenticated requests. It answered ${host.refused} with 401: git's first,`);
+    console.log(`anonymous try of each command, which is what makes git ask the helper.\n`);
     const status = await run(HELPER_BIN, ["status"], { env: env.env, cwd: env.home });
     process.stdout.write(status.stdout);
   } finally {

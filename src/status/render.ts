@@ -43,9 +43,13 @@ function scopeText(owner: string | null, repositories: string[]): string {
   return repositories.map((r) => (owner ? `${owner}/${r}` : r)).join(",");
 }
 
+/** Write permissions first; more than three are summed up (`status --json` lists them all). */
 function permissionsText(permissions: Record<string, string>): string {
-  const list = Object.entries(permissions).map(([k, v]) => `${k}:${v}`);
-  return list.length ? list.join(",") : "installation default";
+  const list = Object.entries(permissions)
+    .sort(([, a], [, b]) => (a === b ? 0 : a === "write" ? -1 : 1))
+    .map(([k, v]) => `${k}:${v}`);
+  if (list.length === 0) return "installation default";
+  return list.length > 3 ? `${list.slice(0, 3).join(",")} +${list.length - 3} more` : list.join(",");
 }
 
 function left(seconds: number, state: string): string {
