@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterEach, expect } from "vitest";
 import { helper, HELPER_BIN, makeTestEnv, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
 import type { FakeBroker } from "../servers/fake-broker";
+import { listenOnLoopback } from "../servers/listen";
 
 export const PREFIX = "git-credential-vers: ";
 
@@ -196,14 +197,7 @@ export async function startStub(status: number, body: unknown): Promise<StubServ
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const addr = server.address();
-      if (addr === null || typeof addr === "string") reject(new Error("no TCP address"));
-      else resolve(addr.port);
-    });
-  });
+  const port = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     get requests() {

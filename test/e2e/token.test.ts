@@ -9,7 +9,7 @@ import { helper, makeTestEnv, type RunResult, type TestEnv } from "./harness";
 import { DEFAULT_PERMISSIONS, startFakeBroker, type BrokerRequest, type FakeBroker } from "../servers/fake-broker";
 import { startGitHost, type GitHost } from "../servers/git-host";
 import { TokenRegistry } from "../servers/token-registry";
-import { SPEC_PROFILES } from "./spec-profiles";
+import { SPEC_PROFILES } from "../spec-profiles";
 
 const apiKey = `vers_test_${randomBytes(16).toString("hex")}`;
 let broker: FakeBroker;

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import { randomInt } from "node:crypto";
 import { TokenRegistry, type Permission } from "./token-registry";
+import { listenOnLoopback } from "./listen";
 
 export type BrokerMode =
   | "ok" | "401" | "403" | "404" | "422" | "429" | "500" | "503"
@@ -236,17 +237,10 @@ class FakeBrokerServer implements FakeBroker {
     return this.minted;
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(0, "127.0.0.1", () => {
-        const addr = this.server.address();
-        if (addr === null || typeof addr === "string") return reject(new Error("no TCP address"));
-        this.url = `http://127.0.0.1:${addr.port}`;
-        resolve();
-      });
-    });
+  async listen(): Promise<void> {
+    this.url = `http://127.0.0.1:${await listenOnLoopback(this.server)}`;
   }
+
 
   setMode(mode: BrokerMode, opts: ModeOptions = {}): void {
     this.mode = { mode, opts };

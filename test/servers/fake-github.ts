@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from "node:crypto";
 import { randomToken } from "./fake-broker";
 import type { Permission, TokenRegistry } from "./token-registry";
+import { listenOnLoopback } from "./listen";
 
 export type GitHubMode = "ok" | "401" | "403" | "404" | "422" | "429" | "500" | "hang" | "garbage" | "secondary-rate-limit";
 
@@ -131,17 +132,10 @@ class FakeGitHubServer implements FakeGitHub {
     return this.minted;
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(0, "127.0.0.1", () => {
-        const addr = this.server.address();
-        if (addr === null || typeof addr === "string") return reject(new Error("no TCP address"));
-        this.url = `http://127.0.0.1:${addr.port}${this.prefix}`;
-        resolve();
-      });
-    });
+  async listen(): Promise<void> {
+    this.url = `http://127.0.0.1:${await listenOnLoopback(this.server)}${this.prefix}`;
   }
+
 
   setMode(mode: GitHubMode, opts: { retryAfter?: number } = {}): void {
     this.mode = { mode, ...opts };

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeSelfSignedCert } from "./tls";
 import type { MintedToken, TokenRegistry } from "./token-registry";
+import { listenOnLoopback } from "./listen";
 
 export interface GitHostOptions {
   registry: TokenRegistry;
@@ -221,7 +222,7 @@ class GitHostServer implements GitHost {
     const server = createServer({ cert: cert.cert, key: cert.key }, (req, res) => this.handle(req, res));
     server.on("connection", (s: Socket) => this.track(s));
     this.server = server;
-    const port = await listen(server);
+    const port = await listenOnLoopback(server);
     this.host = `127.0.0.1:${port}`;
     this.url = `https://${this.host}`;
   }
@@ -312,17 +313,6 @@ class GitHostServer implements GitHost {
       if (!res.writableFinished) child.kill("SIGKILL");
     });
   }
-}
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const addr = server.address();
-      if (addr === null || typeof addr === "string") reject(new Error("no TCP address"));
-      else resolve(addr.port);
-    });
-  });
 }
 
 export async function startGitHost(opts: GitHostOptions): Promise<GitHost> {

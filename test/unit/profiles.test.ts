@@ -1,32 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { HelperError } from "../../src/errors";
+import { SPEC_PROFILES } from "../spec-profiles";
 import { profileNames, profilePermissions, PROFILES, withoutAdministrationWrite, type Permissions } from "../../src/profiles";
 
-/** The SPEC table ("Scope and profiles"), written out by hand so the test does not trust src/. */
-const SPEC: Record<string, Record<string, "read" | "write">> = {
-  read: {
-    administration: "read",
-    contents: "read",
-    pull_requests: "read",
-    issues: "read",
-    checks: "read",
-    statuses: "read",
-    actions: "read",
-    metadata: "read",
-  },
-  develop: {
-    administration: "read",
-    contents: "write",
-    pull_requests: "write",
-    issues: "write",
-    checks: "read",
-    statuses: "read",
-    actions: "read",
-    metadata: "read",
-  },
-  clone: { contents: "read" },
-  ci: { actions: "write", checks: "read", statuses: "read", contents: "read", metadata: "read" },
-};
+const SPEC = SPEC_PROFILES;
 
 describe("profiles", () => {
   it("are exactly read, develop, clone and ci, in that order", () => {

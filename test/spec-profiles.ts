@@ -1,5 +1,5 @@
 /** The SPEC's profile table ("Scope and profiles"), written out here so tests do not trust src/profiles.ts. */
-const READ_ALL = {
+const READ_ALL: Record<string, "read" | "write"> = {
   administration: "read",
   contents: "read",
   pull_requests: "read",
@@ -10,7 +10,7 @@ const READ_ALL = {
   metadata: "read",
 };
 
-export const SPEC_PROFILES: Record<string, Record<string, string>> = {
+export const SPEC_PROFILES: Record<string, Record<string, "read" | "write">> = {
   read: READ_ALL,
   develop: { ...READ_ALL, contents: "write", pull_requests: "write", issues: "write" },
   clone: { contents: "read" },
