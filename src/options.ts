@@ -23,7 +23,3 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: "timeout", key: "timeout", value: "<seconds>", env: "VERS_TIMEOUT", help: "deadline for one get, retries and lock waits included (default 15)" },
   { flag: "strict", key: "strict", env: "VERS_CREDENTIAL_STRICT", help: "print quit=1 on failure so git stops instead of prompting" },
 ];
-
-/** The actions git sends to a helper. */
-export const GIT_ACTIONS = ["get", "store", "erase"] as const;
-export type GitAction = (typeof GIT_ACTIONS)[number];
