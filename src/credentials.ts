@@ -66,7 +66,7 @@ export function resolveSource(settings: Settings, env: Env, homedir: string): So
   throw new HelperError(
     "no-key",
     "no Vers API key was found",
-    "set VERS_API_KEY (or ~/.vers/keys.json), or GITHUB_APP_ID with a private key for a GitHub App",
+    "set VERS_API_KEY or write it to ~/.vers/keys.json; for a GitHub App set GITHUB_APP_ID and its private key",
   );
 }
 

@@ -153,7 +153,7 @@ describe("resolveSource", () => {
       const err = errorOf(() => resolveSource(settingsFor("auto"), { GITHUB_TOKEN: "static-is-not-auto" }, home));
       expect(err.code).toBe("no-key");
       expect(err.message).toBe(
-        "no Vers API key was found (set VERS_API_KEY (or ~/.vers/keys.json), or GITHUB_APP_ID with a private key for a GitHub App)",
+        "no Vers API key was found (set VERS_API_KEY or write it to ~/.vers/keys.json; for a GitHub App set GITHUB_APP_ID and its private key)",
       );
     });
   });
