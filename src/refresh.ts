@@ -4,15 +4,15 @@
  * Only the process that mints loads the sources (undici, @octokit/auth-app: their own chunk);
  * the others wait on the lock without paying to parse them.
  */
-import { setPriority } from "node:os";
 import type { CacheEntry } from "./cache/entry";
 import { isFresh, isUsable } from "./cache/entry";
 import { hash64, sourceIdentity } from "./cache/key";
 import { lockLooksHeld, tryLock, type HeldLock } from "./cache/lock";
+import { waitWhileLocked } from "./cache/wait";
 import type { CacheStore } from "./cache/store";
 import { findStaticToken, type SourceConfig } from "./credentials";
-import { sleep, type Deadline } from "./deadline";
-import { HelperError, isHelperError } from "./errors";
+import type { Deadline } from "./deadline";
+import { isHelperError } from "./errors";
 import type { Scope } from "./scope";
 import { fromEntry, type Served } from "./served";
 import type { Token } from "./sources/types";
@@ -20,7 +20,6 @@ import { redact, type Trace } from "./trace";
 
 /** With a usable token in hand, a refresh inside the margin gets one attempt and this long at most. */
 export const IN_HAND_BUDGET_MS = 3000;
-const POLL_MS = 15;
 
 export interface RefreshInput {
   source: Exclude<SourceConfig, { kind: "static" }>;
@@ -63,49 +62,19 @@ type Acquired = { lock?: HeldLock } | { served: Served };
  */
 async function acquire(input: RefreshInput, cache: CacheStore, deadline: Deadline, inHand?: CacheEntry): Promise<Acquired> {
   const path = cache.entryPath(input.key);
-  const started = input.now();
-  let announced = false;
   for (;;) {
     const entry = cache.read(input.key);
-    if (entry && isFresh(entry, input.now(), input.refreshMarginMs)) {
-      input.trace(`another process refreshed the entry; served it after ${input.now() - started} ms`);
-      return { served: fromEntry(entry, "cache") };
-    }
+    if (entry && isFresh(entry, input.now(), input.refreshMarginMs)) return { served: fromEntry(entry, "cache") };
     const attempt = lockLooksHeld(path, input.now()) ? "busy" : await lockOnce(input, cache, path);
     if (attempt === "no-lock") return {};
-    if (attempt !== "busy") {
-      if (announced) input.trace(`took the lock after ${input.now() - started} ms`);
-      return recheck(input, cache, attempt);
-    }
+    if (attempt !== "busy") return recheck(input, cache, attempt);
     if (inHand) {
       input.trace("another process is refreshing; serving the token in hand");
       return { served: fromEntry(inHand, "cache") };
     }
-    if (!announced) {
-      input.trace("another process holds the lock; waiting for its token");
-      yieldCpu();
-    }
-    announced = true;
-    if (deadline.remaining() <= POLL_MS) {
-      throw new HelperError(
-        "timeout",
-        `timed out after ${Math.round((input.now() - started) / 1000)} s waiting for another git-credential-vers to refresh the token`,
-        "try again; `git-credential-vers cache clear` removes a stuck lock",
-      );
-    }
-    await sleep(POLL_MS + Math.random() * POLL_MS);
-  }
-}
-
-/**
- * A waiter only polls; the process holding the lock does the work everyone waits for. Lowering
- * the waiter's own priority leaves the CPU to it when dozens of git processes start at once.
- */
-function yieldCpu(): void {
-  try {
-    setPriority(19);
-  } catch {
-    // Not allowed here: waiting at normal priority is fine too.
+    const minted = await waitWhileLocked(cache, input.key, input.refreshMarginMs, deadline, input.trace, input.now);
+    if (minted) return { served: fromEntry(minted, "cache") };
+    input.trace("the lock was freed without a fresh entry; trying to take it");
   }
 }
 

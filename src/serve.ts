@@ -1,7 +1,9 @@
-import { isFresh } from "./cache/entry";
+import { isFresh, isUsable } from "./cache/entry";
 import { scopeKey } from "./cache/key";
 import { cacheDir } from "./cache/location";
+import { lockLooksHeld } from "./cache/lock";
 import { CacheStore, folderProblem } from "./cache/store";
+import { waitWhileLocked } from "./cache/wait";
 import { resolveSource } from "./credentials";
 import { Deadline } from "./deadline";
 import type { Io } from "./io";
@@ -41,6 +43,15 @@ export async function serveToken(ctx: Context, scope: Scope): Promise<Served> {
       ? `cache refresh for ${describeScope(scope)}: ${secondsLeft(cached.expiresAt, io.now())} s left, margin ${settings.refreshMarginMs / 1000} s`
       : `cache miss for ${describeScope(scope)}`,
   );
+  if (cache && lockLooksHeld(cache.entryPath(key), io.now())) {
+    // Another process is minting this very token: wait for it here, without loading the miss path.
+    if (cached && isUsable(cached, io.now())) {
+      trace("another process is refreshing; serving the token in hand");
+      return fromEntry(cached, "cache");
+    }
+    const minted = await waitWhileLocked(cache, key, settings.refreshMarginMs, deadline, trace, io.now).catch(() => undefined);
+    if (minted) return fromEntry(minted, "cache");
+  }
   const { refresh } = await import("./refresh");
   return refresh({
     source,
