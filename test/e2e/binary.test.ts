@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -93,5 +93,25 @@ describe.skipIf(!built)(`single executable${SKIP_REASON}`, () => {
     const s = JSON.parse(status.stdout) as { git: Array<{ wired: boolean }>; cache: { entries: unknown[] } };
     expect(s.git[0]!.wired).toBe(true);
     expect(s.cache.entries).toHaveLength(1);
+  });
+
+  it("scripts/install-golden.sh copies it into PREFIX/bin and wires the system config; git then clones through it", async () => {
+    const t = await newEnv();
+    const prefix = join(t.home, "usr-local");
+    const systemConfig = join(t.home, "etc-gitconfig");
+    await mkdir(join(prefix, "bin"), { recursive: true });
+    const env = { ...t.env, PREFIX: prefix, GIT_CONFIG_SYSTEM: systemConfig };
+    const script = fileURLToPath(new URL("../../scripts/install-golden.sh", import.meta.url));
+    ok(await run("sh", [script, "--host", host.host], { env, cwd: t.home }), "install-golden.sh");
+    const installed = join(prefix, "bin", "git-credential-vers");
+    expect(existsSync(installed)).toBe(true);
+    const values = ok(await run("git", ["config", "--file", systemConfig, "-z", "--get-all", `credential.https://${host.host}.helper`], { env }), "git config");
+    expect(values.stdout.split("\0").slice(0, -1)).toEqual(["", installed]);
+
+    // A machine built from the image reads the system config (the harness's NOSYSTEM is for the rest of the tests).
+    const image = { ...env, GIT_CONFIG_NOSYSTEM: "0" };
+    const mintsBefore = broker.mints;
+    ok(await run("git", ["clone", "-q", urlA, join(t.home, "a")], { env: image, cwd: t.home }), "clone");
+    expect(broker.mints - mintsBefore).toBe(1);
   });
 });
