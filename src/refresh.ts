@@ -12,7 +12,7 @@ import { waitWhileLocked } from "./cache/wait";
 import type { CacheStore } from "./cache/store";
 import { findStaticToken, type SourceConfig } from "./credentials";
 import type { Deadline } from "./deadline";
-import { isHelperError } from "./errors";
+import { HelperError, isHelperError, type ErrorCode } from "./errors";
 import type { Scope } from "./scope";
 import { fromEntry, type Served } from "./served";
 import type { Token } from "./sources/types";
@@ -34,7 +34,12 @@ export interface RefreshInput {
   trace: Trace;
   warn: (line: string) => void;
   now: () => number;
+  /** When this process began serving the request: failures noted since then were ours too. */
+  startedAt: number;
 }
+
+/** Errors no retry by another process would change (until someone fixes the key, app or request). */
+const FINAL_CODES = new Set(["unauthorized", "forbidden", "not-found", "invalid-request", "bad-setting", "no-key"]);
 
 export async function refresh(input: RefreshInput): Promise<Served> {
   const inHand = input.cached && isUsable(input.cached, input.now()) ? input.cached : undefined;
@@ -46,8 +51,13 @@ export async function refresh(input: RefreshInput): Promise<Served> {
       if ("served" in waited) return waited.served;
       lock = waited.lock;
     }
-    return remember(input, await mint(input, deadline, inHand));
+    const token = await mint(input, deadline, inHand);
+    if (lock) input.cache?.clearFailure(input.key);
+    return remember(input, token);
   } catch (err) {
+    if (lock && isHelperError(err) && FINAL_CODES.has(err.code)) {
+      input.cache?.writeFailure(input.key, { at: input.now(), code: err.code, what: err.what, hint: err.hint, status: err.status });
+    }
     return recover(input, err);
   } finally {
     await lock?.release();
@@ -65,6 +75,7 @@ async function acquire(input: RefreshInput, cache: CacheStore, deadline: Deadlin
   for (;;) {
     const entry = cache.read(input.key);
     if (entry && isFresh(entry, input.now(), input.refreshMarginMs)) return { served: fromEntry(entry, "cache") };
+    throwNotedFailure(input, cache);
     const attempt = lockLooksHeld(path, input.now()) ? "busy" : await lockOnce(input, cache, path);
     if (attempt === "no-lock") return {};
     if (attempt !== "busy") return recheck(input, cache, attempt);
@@ -76,6 +87,14 @@ async function acquire(input: RefreshInput, cache: CacheStore, deadline: Deadlin
     if (minted) return { served: fromEntry(minted, "cache") };
     input.trace("the lock was freed without a fresh entry; trying to take it");
   }
+}
+
+/** The lock holder we waited for failed for good: fail with its error rather than ask again. */
+function throwNotedFailure(input: RefreshInput, cache: CacheStore): void {
+  const note = cache.readFailure(input.key);
+  if (!note || note.at < input.startedAt) return;
+  input.trace(`the process we waited for failed (${note.code}); not asking again`);
+  throw new HelperError(note.code as ErrorCode, note.what, note.hint, note.status);
 }
 
 async function lockOnce(input: RefreshInput, cache: CacheStore, path: string): Promise<HeldLock | "busy" | "no-lock"> {

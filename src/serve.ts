@@ -25,6 +25,7 @@ export interface Context {
  */
 export async function serveToken(ctx: Context, scope: Scope): Promise<Served> {
   const { io, settings, trace } = ctx;
+  const startedAt = io.now();
   const deadline = Deadline.in(settings.timeoutMs, io.now);
   const source = resolveSource(settings, io.env, io.homedir);
   if (source.kind === "static") {
@@ -66,6 +67,7 @@ export async function serveToken(ctx: Context, scope: Scope): Promise<Served> {
     trace,
     warn: (line) => io.stderr(line + "\n"),
     now: io.now,
+    startedAt,
   });
 }
 

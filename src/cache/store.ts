@@ -2,6 +2,15 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unl
 import { join } from "node:path";
 import { parseEntry, type CacheEntry } from "./entry";
 
+/** What a failure note holds: the error, as the holder reported it, and when. */
+export interface FailureNote {
+  at: number;
+  code: string;
+  what: string;
+  hint: string;
+  status?: number;
+}
+
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
 
@@ -101,6 +110,36 @@ export class CacheStore {
         }
       },
     };
+  }
+
+  /**
+   * A final failure (401, 403, 404, 422, a bad setting) the lock holder met for this key, kept
+   * beside the entry in `<key>.failed` so that processes that were waiting for that very attempt
+   * fail with it instead of each asking again. Written atomically; unreadable notes are ignored.
+   */
+  writeFailure(key: string, failure: FailureNote): void {
+    try {
+      this.ensureDir();
+      const target = join(this.dir, `${key}.failed`);
+      const temp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+      writeFileSync(temp, JSON.stringify(failure), { mode: FILE_MODE, flag: "wx" });
+      renameSync(temp, target);
+    } catch {
+      // Without the note, each waiter asks the source once itself.
+    }
+  }
+
+  readFailure(key: string): FailureNote | undefined {
+    try {
+      const note = JSON.parse(readFileSync(join(this.dir, `${key}.failed`), "utf8")) as FailureNote;
+      return typeof note.at === "number" && typeof note.what === "string" && typeof note.hint === "string" ? note : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  clearFailure(key: string): void {
+    rmSync(join(this.dir, `${key}.failed`), { force: true });
   }
 
   /** Every readable entry, with the file names of those that are not. */
