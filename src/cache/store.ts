@@ -56,11 +56,18 @@ export class CacheStore {
 
   /** Atomically replaces the entry. Throws on an unwritable or full disk; callers treat that as "no cache". */
   write(entry: CacheEntry): void {
+    this.replace(this.entryPath(entry.key), JSON.stringify(entry) + "\n");
+  }
+
+  /**
+   * Writes `text` to a temporary file (0600) in the folder and renames it over `target`: a reader
+   * sees the old file or the new one, never half of one. Throws when it cannot, leaving no temp file.
+   */
+  private replace(target: string, text: string): void {
     this.ensureDir();
-    const target = this.entryPath(entry.key);
     const temp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
-      writeFileSync(temp, JSON.stringify(entry) + "\n", { mode: FILE_MODE, flag: "wx" });
+      writeFileSync(temp, text, { mode: FILE_MODE, flag: "wx" });
       renameSync(temp, target);
     } catch (err) {
       rmSync(temp, { force: true });
@@ -101,10 +108,7 @@ export class CacheStore {
       },
       set: (key, value) => {
         try {
-          this.ensureDir();
-          const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-          writeFileSync(temp, JSON.stringify({ ...load(), [key]: value }) + "\n", { mode: FILE_MODE, flag: "wx" });
-          renameSync(temp, path);
+          this.replace(path, JSON.stringify({ ...load(), [key]: value }) + "\n");
         } catch {
           // No memo: the next miss asks GitHub again.
         }
@@ -119,11 +123,7 @@ export class CacheStore {
    */
   writeFailure(key: string, failure: FailureNote): void {
     try {
-      this.ensureDir();
-      const target = join(this.dir, `${key}.failed`);
-      const temp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-      writeFileSync(temp, JSON.stringify(failure), { mode: FILE_MODE, flag: "wx" });
-      renameSync(temp, target);
+      this.replace(join(this.dir, `${key}.failed`), JSON.stringify(failure));
     } catch {
       // Without the note, each waiter asks the source once itself.
     }
