@@ -20,7 +20,11 @@ export interface Scope {
  */
 export function matchRequest(request: CredentialRequest, settings: Settings): Scope | undefined {
   const host = matchHost(request, settings.hosts);
-  if (!host) return undefined;
+  return host === undefined ? undefined : scopeFor(host, request, settings);
+}
+
+/** The scope of a request whose host `matchHost` already accepted: its repository, the profile's permissions. */
+export function scopeFor(host: string, request: CredentialRequest, settings: Settings): Scope {
   return { host, ...repositoryFromPath(request.path), permissions: settings.permissions, profile: settings.profile };
 }
 

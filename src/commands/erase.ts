@@ -2,7 +2,7 @@ import { scopeKey } from "../cache/key";
 import { resolveSource } from "../credentials";
 import type { Io } from "../io";
 import { inputComplete, MAX_INPUT_BYTES, parseRequest } from "../protocol/parse";
-import { matchHost, matchRequest } from "../scope";
+import { matchHost, scopeFor } from "../scope";
 import { openCache } from "../serve";
 import { resolveHosts, resolveSettings, type Flags } from "../settings";
 import { createTrace, redact } from "../trace";
@@ -14,10 +14,11 @@ import { createTrace, redact } from "../trace";
 export async function runErase(io: Io, flags: Flags): Promise<void> {
   const request = parseRequest(await io.readStdin(MAX_INPUT_BYTES, inputComplete));
   // Requests for other hosts are none of our business, whatever else is configured.
-  if (!matchHost(request, resolveHosts(flags, io.env)) || !request.password) return;
+  const host = matchHost(request, resolveHosts(flags, io.env));
+  if (host === undefined || !request.password) return;
   const settings = resolveSettings(flags, io.env);
   const trace = createTrace(io.env.VERS_CREDENTIAL_TRACE, io.stderr, io.now);
-  const scope = matchRequest(request, settings)!;
+  const scope = scopeFor(host, request, settings);
   const source = resolveSource(settings, io.env, io.homedir);
   if (source.kind === "static") return;
   const cache = openCache({ io, settings, trace });

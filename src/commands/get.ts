@@ -1,7 +1,7 @@
 import type { Io } from "../io";
 import { formatAnswer } from "../protocol/format";
 import { inputComplete, MAX_INPUT_BYTES, parseRequest } from "../protocol/parse";
-import { matchHost, matchRequest } from "../scope";
+import { matchHost, scopeFor } from "../scope";
 import { serveToken } from "../serve";
 import { resolveHosts, resolveSettings, type Flags } from "../settings";
 import { createTrace } from "../trace";
@@ -16,12 +16,13 @@ export async function runGet(io: Io, flags: Flags): Promise<void> {
   const trace = createTrace(io.env.VERS_CREDENTIAL_TRACE, io.stderr, io.now);
   // Requests for other hosts get no answer, whatever else is configured (or misconfigured).
   const hosts = resolveHosts(flags, io.env);
-  if (!matchHost(request, hosts)) {
+  const host = matchHost(request, hosts);
+  if (host === undefined) {
     trace(`not answering for ${request.protocol ?? "?"}://${request.host ?? "?"} (hosts: ${hosts.join(", ")})`);
     return;
   }
   const settings = resolveSettings(flags, io.env);
-  const scope = matchRequest(request, settings)!;
+  const scope = scopeFor(host, request, settings);
   trace(`matched ${scope.host}${scope.repositories.length ? ` path ${scope.owner}/${scope.repositories.join(",")}` : ""}`);
   const served = await serveToken({ io, settings, trace }, scope);
   io.stdout(
