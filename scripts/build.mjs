@@ -1,7 +1,7 @@
 // Builds dist/ with esbuild:
-//   dist/main.cjs     git's actions and the cache-hit path: protocol, settings, cache — nothing else
+//   dist/main.cjs     git's actions, the cache-hit path and the miss path's logic: protocol, settings, cache
 //   dist/cli.cjs      the commands for people (commander), required only for them
-//   dist/refresh.cjs  the miss path: lock, re-read, write (proper-lockfile) — required only on a miss
+//   dist/lockfile.cjs proper-lockfile — required only by a process that takes a lock
 //   dist/sources.cjs  the token sources: undici, @octokit/auth-app — required only by the process that mints
 //   dist/sea.cjs      (--sea) one file with both, for Node's single executable application
 //   dist/test/...     (--tools) the fake servers, demo and bench, for `npm run demo` / `npm run bench`
@@ -27,13 +27,13 @@ const common = {
 };
 
 /**
- * `import("./refresh")`, `import("./sources")` and `import("./cli")` load their own chunks at run
+ * `import("./sources")`, `import("./lockfile")` and `import("./cli")` load their own chunks at run
  * time, through src/chunk.ts, which uses the V8 code cache written beside each chunk.
  */
 const lazyChunks = {
   name: "lazy-chunks",
   setup(b) {
-    b.onResolve({ filter: /^(\.\.?\/)+(refresh|sources|cli)$/ }, (args) => ({ path: args.path.split("/").pop(), namespace: "lazy-chunk" }));
+    b.onResolve({ filter: /^(\.\.?\/)+(sources|lockfile|cli)$/ }, (args) => ({ path: args.path.split("/").pop(), namespace: "lazy-chunk" }));
     b.onLoad({ filter: /.*/, namespace: "lazy-chunk" }, (args) => ({
       contents: `module.exports = require(${JSON.stringify(chunkLoader)}).loadChunk(${JSON.stringify(args.path)}, __dirname);`,
       loader: "js",
@@ -63,7 +63,7 @@ const deferChildProcess = {
 const builds = [
   build({ ...common, entryPoints: ["src/main.ts"], outfile: "dist/main.cjs", plugins: [lazyChunks] }),
   build({ ...common, entryPoints: ["src/cli.ts"], outfile: "dist/cli.cjs", plugins: [lazyChunks, deferChildProcess] }),
-  build({ ...common, entryPoints: ["src/refresh.ts"], outfile: "dist/refresh.cjs", plugins: [lazyChunks] }),
+  build({ ...common, entryPoints: ["src/cache/lockfile.ts"], outfile: "dist/lockfile.cjs", plugins: [lazyChunks] }),
   build({ ...common, entryPoints: ["src/sources/index.ts"], outfile: "dist/sources.cjs", plugins: [lazyChunks] }),
 ];
 if (args.has("--sea")) {
@@ -85,7 +85,10 @@ if (args.has("--tools")) {
 await Promise.all(builds);
 
 // V8 code caches for the lazy chunks, each made in a fresh process by compiling and running the
-// chunk's top level, as the helper will. A cache that this Node version rejects is ignored.
-for (const name of ["refresh", "sources", "cli"]) {
-  execFileSync(process.execPath, [fileURLToPath(new URL("./code-cache.cjs", import.meta.url)), `dist/${name}.cjs`], { stdio: "inherit" });
+// chunk's top level, as the helper will; then checked in another fresh process: a cache V8 rejects
+// (other flags, another Node) would silently pay nothing, so the build fails instead.
+const codeCache = fileURLToPath(new URL("./code-cache.cjs", import.meta.url));
+for (const name of ["lockfile", "sources", "cli"]) {
+  execFileSync(process.execPath, [codeCache, `dist/${name}.cjs`], { stdio: "inherit" });
+  execFileSync(process.execPath, [codeCache, "--check", `dist/${name}.cjs`], { stdio: "inherit" });
 }

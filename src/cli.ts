@@ -2,12 +2,13 @@ import { Command, CommanderError, Option } from "commander";
 import { runCacheClear } from "./commands/cache";
 import { runGitAction } from "./commands/git";
 import { runInstall, runUninstall, type InstallOptions } from "./commands/install";
-import { runStatus } from "./commands/status";
 import { runProfiles } from "./commands/profiles";
+import { runStatus } from "./commands/status";
 import { runToken, type TokenOptions } from "./commands/token";
 import { errorLine, HelperError } from "./errors";
 import type { Io } from "./io";
-import { OPTIONS } from "./options";
+import { OPTIONS, type OptionSpec } from "./options";
+import { secretsIn } from "./secrets";
 import type { Flags } from "./settings";
 import { VERSION } from "./version";
 
@@ -24,6 +25,61 @@ interface Outcome {
   code: number;
 }
 
+/** A command for people (or git), as a row: its options, and what runs it (returning the exit code, or nothing for 0). */
+interface CommandSpec {
+  name: string;
+  description: string;
+  options?: ReadonlyArray<readonly [flags: string, description: string]>;
+  /** Global options its own --help shows too (they are read wherever they are given). */
+  globals?: ReadonlyArray<OptionSpec["key"]>;
+  run?: (io: Io, flags: Flags, options: never) => Promise<number | void> | number | void;
+  subcommands?: CommandSpec[];
+}
+
+const WHERE: CommandSpec["options"] = [
+  ["--global", "in ~/.gitconfig (the default)"],
+  ["--system", "in the system gitconfig (golden images)"],
+  ["--local", "in this repository's .git/config"],
+  ["--per-repo", "also set useHttpPath = true: one token per repository"],
+];
+
+const gitAction = (action: string, description: string): CommandSpec => ({ name: action, description, run: (io, flags) => runGitAction(action, flags, io) });
+
+const COMMANDS: CommandSpec[] = [
+  gitAction("get", "git: print a credential for the request on stdin"),
+  gitAction("store", "git: nothing to do; tokens are short-lived and get already cached this one"),
+  gitAction("erase", "git: forget the cached token if it is the one git rejected"),
+  {
+    name: "token",
+    description: "print a token for gh, curl or an SDK, through the same cache",
+    options: [
+      ["--repo <repo>", "limit it to one repository: owner/repo, HOST/owner/repo or https://HOST/owner/repo"],
+      ["--json", "print token, expires_at, permissions and repositories as JSON"],
+    ],
+    globals: ["host", "profile", "source", "timeout"],
+    run: (io, flags, options: TokenOptions) => runToken(io, flags, options),
+  },
+  { name: "profiles", description: "list the permission profiles", options: [["--json", "as JSON"]], run: (io, _flags, options: { json?: boolean }) => runProfiles(io, options) },
+  { name: "install", description: "wire git to this helper: an empty reset, then this helper, per host", options: WHERE, globals: ["host", "profile"], run: (io, flags, options: InstallOptions) => runInstall(io, flags, options) },
+  { name: "uninstall", description: "remove exactly what install wrote (give the same flags)", options: WHERE, globals: ["host", "profile"], run: (io, flags, options: InstallOptions) => runUninstall(io, flags, options) },
+  {
+    name: "status",
+    description: "show the source, settings, cache and git wiring; exit 1 when something is wrong",
+    options: [
+      ["--json", "as JSON (stable, documented in the README)"],
+      ["--check", "also mint once to prove the source works"],
+    ],
+    globals: ["host", "profile", "source"],
+    run: (io, flags, options: { json?: boolean; check?: boolean }) => runStatus(io, flags, options),
+  },
+  { name: "cache", description: "manage the token cache", subcommands: [{ name: "clear", description: "remove every cached token", run: (io) => runCacheClear(io) }] },
+];
+
+function optionFor(o: OptionSpec): Option {
+  const option = new Option(o.value ? `--${o.flag} ${o.value}` : `--${o.flag}`, `${o.help} [${o.env}]`);
+  return o.multiple ? option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]) : option;
+}
+
 /** The command line for people and tools; git's own actions are here too, for --help and errors. */
 export function buildProgram(io: Io, outcome: Outcome): Command {
   const program = new Command("git-credential-vers")
@@ -32,74 +88,25 @@ export function buildProgram(io: Io, outcome: Outcome): Command {
     .addHelpText("after", EXAMPLES)
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: () => {} });
-  for (const o of OPTIONS) {
-    const option = new Option(o.value ? `--${o.flag} ${o.value}` : `--${o.flag}`, `${o.help} [${o.env}]`);
-    program.addOption(o.multiple ? option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]) : option);
-  }
-
-  for (const [action, description] of [
-    ["get", "git: print a credential for the request on stdin"],
-    ["store", "git: nothing to do; tokens are short-lived and get already cached this one"],
-    ["erase", "git: forget the cached token if it is the one git rejected"],
-  ] as const) {
-    program
-      .command(action)
-      .description(description)
-      .action(async (_opts, cmd: Command) => {
-        outcome.code = await runGitAction(action, flagsOf(cmd), io);
-      });
-  }
-
-  program
-    .command("token")
-    .description("print a token for gh, curl or an SDK, through the same cache")
-    .option("--repo <repo>", "limit it to one repository: owner/repo, HOST/owner/repo or https://HOST/owner/repo")
-    .option("--json", "print token, expires_at, permissions and repositories as JSON")
-    .action(async (options: TokenOptions, cmd: Command) => {
-      await runToken(io, flagsOf(cmd), options);
+  for (const o of OPTIONS) program.addOption(optionFor(o));
+  const define = (parent: Command, spec: CommandSpec): void => {
+    const cmd = parent.command(spec.name).description(spec.description);
+    for (const o of OPTIONS.filter((o) => spec.globals?.includes(o.key))) cmd.addOption(optionFor(o));
+    for (const [flags, description] of spec.options ?? []) cmd.option(flags, description);
+    for (const sub of spec.subcommands ?? []) define(cmd, sub);
+    const run = spec.run;
+    // A command with subcommands and none given shows its own help (exit 0).
+    cmd.action(async (options: Record<string, unknown>, self: Command) => {
+      if (!run) io.stdout(self.helpInformation());
+      else outcome.code = (await run(io, flagsOf(self), options as never)) ?? 0;
     });
+  };
+  for (const spec of COMMANDS) define(program, spec);
 
-  program
-    .command("profiles")
-    .description("list the permission profiles")
-    .option("--json", "as JSON")
-    .action((options: { json?: boolean }) => runProfiles(io, options));
-
-  for (const [name, description, run] of [
-    ["install", "wire git to this helper: an empty reset, then this helper, per host", runInstall],
-    ["uninstall", "remove exactly what install wrote (give the same flags)", runUninstall],
-  ] as const) {
-    program
-      .command(name)
-      .description(description)
-      .option("--global", "in ~/.gitconfig (the default)")
-      .option("--system", "in the system gitconfig (golden images)")
-      .option("--local", "in this repository's .git/config")
-      .option("--per-repo", "also set useHttpPath = true: one token per repository")
-      .action(async (options: InstallOptions, cmd: Command) => {
-        await run(io, flagsOf(cmd), options);
-      });
-  }
-
-  program
-    .command("status")
-    .description("show the source, settings, cache and git wiring; exit 1 when something is wrong")
-    .option("--json", "as JSON (stable, documented in the README)")
-    .option("--check", "also mint once to prove the source works")
-    .action(async (options: { json?: boolean; check?: boolean }, cmd: Command) => {
-      outcome.code = await runStatus(io, flagsOf(cmd), options);
-    });
-
-  program
-    .command("cache")
-    .description("manage the token cache")
-    .command("clear")
-    .description("remove every cached token")
-    .action(() => runCacheClear(io));
-
-  // An action git may invent later: answer nothing, exit 0. No action at all: help.
-  program.argument("[action]").action((action: string | undefined) => {
+  // An action git may invent later: answer nothing, exit 0 (runGitAction hints at a terminal). No action at all: help.
+  program.argument("[action]").action(async (action: string | undefined) => {
     if (action === undefined) io.stdout(program.helpInformation());
+    else outcome.code = await runGitAction(action, flagsOf(program), io);
   });
   return program;
 }
@@ -117,10 +124,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return 0;
       const message = err.message.replace(/^error: /, "");
-      io.stderr(errorLine(new HelperError("bad-setting", message, "see git-credential-vers --help")) + "\n");
+      io.stderr(errorLine(new HelperError("bad-setting", message, "see git-credential-vers --help")));
       return 2;
     }
-    io.stderr(errorLine(err) + "\n");
+    io.stderr(errorLine(err, secretsIn(io.env)));
     return 1;
   }
   return outcome.code;

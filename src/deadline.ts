@@ -13,10 +13,6 @@ export class Deadline {
     return Math.max(0, this.at - this.now());
   }
 
-  expired(): boolean {
-    return this.remaining() <= 0;
-  }
-
   /** A deadline no later than this one and at most `ms` from now. */
   within(ms: number): Deadline {
     return new Deadline(Math.min(this.at, this.now() + ms), this.now);

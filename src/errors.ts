@@ -1,6 +1,8 @@
+import { escapeText, hideSecrets } from "./text";
+
 /**
- * Typed errors. Each says what failed and what to do; `report` turns any error
- * into the single stderr line git shows the user, never a stack trace.
+ * Typed errors. Each says what failed and what to do; `errorLine` is the one place an error becomes
+ * the single stderr line git shows the user, never a stack trace.
  */
 export type ErrorCode =
   | "bad-input"
@@ -12,9 +14,9 @@ export type ErrorCode =
   | "not-found"
   | "rate-limited"
   | "unavailable"
+  | "unreachable"
   | "bad-answer"
   | "timeout"
-  | "cache"
   | "config";
 
 export class HelperError extends Error {
@@ -33,8 +35,8 @@ export class HelperError extends Error {
 }
 
 /**
- * True for a HelperError from any bundle chunk: the miss path is a separate file with its own
- * copy of this class, so `instanceof` alone would miss errors thrown there.
+ * True for a HelperError from any bundle chunk: lazily loaded chunks carry their own copy of this
+ * class, so `instanceof` alone would miss errors thrown there.
  */
 export function isHelperError(err: unknown): err is HelperError {
   return err instanceof Error && err.name === "HelperError" && typeof (err as HelperError).code === "string";
@@ -42,13 +44,22 @@ export function isHelperError(err: unknown): err is HelperError {
 
 export const PREFIX = "git-credential-vers: ";
 
-/** The one line printed for an error; unexpected errors keep only their message. */
-export function errorLine(err: unknown): string {
-  if (isHelperError(err)) return PREFIX + err.message;
+/**
+ * The one line printed for an error, ending in a newline. Text from outside may sit inside `what`
+ * (a repository path, a server's message), so the whole line is escaped here, once, and any known
+ * secret in it is shown only by its last 4 characters.
+ */
+export function errorLine(err: unknown, secrets: readonly string[] = []): string {
+  if (isHelperError(err)) return line(err.message, secrets);
   const message = err instanceof Error ? err.message : String(err);
-  return `${PREFIX}unexpected error: ${firstLine(message)} (set VERS_CREDENTIAL_TRACE=1 and report it)`;
+  return line(`unexpected error: ${message.split("\n", 1)[0] ?? ""} (set VERS_CREDENTIAL_TRACE=1 and report it)`, secrets);
 }
 
-function firstLine(text: string): string {
-  return text.split("\n", 1)[0] ?? "";
+/** A warning: the helper goes on, but the user should know (and how to fix it). */
+export function warningLine(what: string, hint: string, secrets: readonly string[] = []): string {
+  return line(`${what} (${hint})`, secrets);
+}
+
+function line(text: string, secrets: readonly string[]): string {
+  return `${PREFIX}${escapeText(hideSecrets(text, secrets))}\n`;
 }

@@ -1,22 +1,35 @@
+import envPaths from "env-paths";
 import { fstatSync, readSync, writeSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, hostname, networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 
+export type Env = Readonly<Record<string, string | undefined>>;
+
 /**
- * The only module that touches `process`. Everything else receives an `Io`,
- * so tests can drive commands with fake streams, environments and clocks.
+ * The only door to the process: everything the helper reads from the world (environment, home,
+ * cache folder, clock, user id, streams) comes through an `Io`, so tests can fake any of it.
  */
 export interface Io {
-  env: Readonly<Record<string, string | undefined>>;
+  env: Env;
+  /** $HOME as given; may be empty or relative, which callers must refuse. */
+  homedir: string;
+  /** This helper's cache folder as env-paths derives it ($XDG_CACHE_HOME or ~/.cache); may be relative. */
+  cacheDir: string;
+  /** This user's id, or undefined where the platform has none. */
+  uid: number | undefined;
+  pid: number;
+  /** Milliseconds since the epoch. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /** What tells this machine from its clones: host name and network addresses (not /etc/machine-id, which clones share). */
+  machineIdentity(): string;
   /** Reads standard input up to `limit` bytes, or until `stop` returns true for what was read so far. */
   readStdin(limit: number, stop: (sofar: string) => boolean): Promise<string>;
   stdout(text: string): void;
   stderr(text: string): void;
-  /** Milliseconds since the epoch. */
-  now(): number;
+  stdinIsTTY: boolean;
   stdoutIsTTY: boolean;
   cwd: string;
-  homedir: string;
   /** How to run this helper again (for `install`): the single binary, or the entry script. */
   helperPath: string;
 }
@@ -24,15 +37,30 @@ export interface Io {
 export function processIo(): Io {
   return {
     env: process.env,
+    homedir: process.env.HOME ?? homedir(),
+    cacheDir: envPaths("git-credential-vers", { suffix: "" }).cache,
+    uid: process.getuid?.(),
+    pid: process.pid,
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((done) => setTimeout(done, Math.max(0, ms))),
+    machineIdentity,
     readStdin,
     stdout: (text) => writeAll(1, text),
     stderr: (text) => writeAll(2, text),
-    now: () => Date.now(),
+    stdinIsTTY: isatty(0),
     stdoutIsTTY: isatty(1),
     cwd: process.cwd(),
-    homedir: process.env.HOME || homedir(),
     helperPath: helperPath(),
   };
+}
+
+function machineIdentity(): string {
+  const addresses = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && !a.internal)
+    .map((a) => `${a!.mac}/${a!.address}`)
+    .sort();
+  return [hostname(), ...addresses].join(" ");
 }
 
 /** A terminal, without loading node:tty (which pulls in net, ~2 ms). */

@@ -1,6 +1,6 @@
+import { gitInvocation } from "./argv";
 import { runGitAction } from "./commands/git";
 import type { Io } from "./io";
-import { gitInvocation } from "./protocol/args";
 
 export { processIo } from "./io";
 

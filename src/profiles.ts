@@ -51,3 +51,11 @@ export function withoutAdministrationWrite(permissions: Permissions): Permission
   if (safe.administration === "write") safe.administration = "read";
   return safe;
 }
+
+/** Permissions as "name:access" pairs in name order, e.g. "contents:read,metadata:read". */
+export function canonicalPermissions(permissions: Permissions | undefined): string {
+  return Object.keys(permissions ?? {})
+    .sort()
+    .map((name) => `${name}:${permissions![name]}`)
+    .join(",");
+}

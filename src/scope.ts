@@ -1,7 +1,7 @@
 import { HelperError } from "./errors";
 import type { CredentialRequest } from "./protocol/parse";
-import { normalizeHost, type Settings } from "./settings";
 import type { Permissions } from "./profiles";
+import { normalizeHost, type Settings } from "./settings";
 
 /** What a token is for: one host, optionally one repository, optionally limited permissions. */
 export interface Scope {
@@ -15,22 +15,9 @@ export interface Scope {
 }
 
 /**
- * The security boundary: a request gets an answer only over https and for a configured host
- * (exact match, case-insensitive, port included). Anything else returns undefined.
- */
-export function matchRequest(request: CredentialRequest, settings: Settings): Scope | undefined {
-  const host = matchHost(request, settings.hosts);
-  return host === undefined ? undefined : scopeFor(host, request, settings);
-}
-
-/** The scope of a request whose host `matchHost` already accepted: its repository, the profile's permissions. */
-export function scopeFor(host: string, request: CredentialRequest, settings: Settings): Scope {
-  return { host, ...repositoryFromPath(request.path), permissions: settings.permissions, profile: settings.profile };
-}
-
-/**
- * The configured host a request is for, or undefined: https only, and the host exactly equal to a
- * configured one but for case and an explicit :443 — no trimming, so " github.com" never matches.
+ * The security boundary: the configured host a request is for, or undefined. https only, and the
+ * host exactly equal to a configured one but for case and an explicit :443 — no trimming, so
+ * " github.com" never matches.
  */
 export function matchHost(request: CredentialRequest, hosts: string[]): string | undefined {
   if (request.protocol?.toLowerCase() !== "https" || request.host === undefined) return undefined;
@@ -38,12 +25,31 @@ export function matchHost(request: CredentialRequest, hosts: string[]): string |
   return hosts.includes(host) ? host : undefined;
 }
 
-/** "owner/repo.git" → { owner, repositories: ["repo"] }; anything shorter is org-wide. */
-export function repositoryFromPath(path: string | undefined): Pick<Scope, "owner" | "repositories"> {
-  const [owner, repo] = (path ?? "").split("/").filter(Boolean);
-  const name = repo?.replace(/\.git$/i, "");
-  if (!owner || !name) return { repositories: [] };
-  return { owner, repositories: [name] };
+/**
+ * The scope of a request whose host `matchHost` accepted. No path (git's default) is org-wide; a
+ * path (credential.useHttpPath) must name one repository, or the request gets no answer: a path
+ * never widens to org-wide.
+ */
+export function scopeFor(host: string, request: CredentialRequest, settings: Settings): Scope {
+  const base = { host, permissions: settings.permissions, profile: settings.profile };
+  if (request.path === undefined) return { ...base, repositories: [] };
+  const repo = parseRepository(request.path);
+  if (!repo) {
+    throw new HelperError("bad-input", `git asked for path "${request.path.slice(0, 200)}", which names no repository`, "with credential.useHttpPath the path must be owner/repo; no token is given for anything else");
+  }
+  return { ...base, owner: repo.owner, repositories: [repo.name] };
+}
+
+/**
+ * "owner/repo" with an optional ".git": each name [A-Za-z0-9_.-]+, never "." or "..", and nothing
+ * else (no leading or trailing slash, no third part). The one check for paths and `--repo`.
+ */
+export function parseRepository(path: string): { owner: string; name: string } | undefined {
+  const parts = path.split("/");
+  if (parts.length !== 2) return undefined;
+  const owner = parts[0]!;
+  const name = parts[1]!.replace(/\.git$/i, "");
+  return isName(owner) && isName(name) ? { owner, name } : undefined;
 }
 
 /** A short human description, e.g. "acme/widgets with profile clone" or "every repository". */
@@ -53,8 +59,8 @@ export function describeScope(scope: Scope): string {
 }
 
 /** A GitHub owner or repository name: letters, digits, "_", ".", "-"; never "." or "..". */
-function isName(name: string | undefined): name is string {
-  return !!name && /^[A-Za-z0-9_.-]+$/.test(name) && name !== "." && name !== "..";
+function isName(name: string): boolean {
+  return /^[A-Za-z0-9_.-]+$/.test(name) && name !== "." && name !== "..";
 }
 
 /**
@@ -64,9 +70,8 @@ function isName(name: string | undefined): name is string {
 export function scopeFromRepoArgument(value: string | undefined, settings: Settings): Scope {
   const base = { permissions: settings.permissions, profile: settings.profile };
   if (value === undefined) return { host: settings.hosts[0]!, repositories: [], ...base };
-  const bad = () =>
-    new HelperError("bad-setting", `--repo "${value}" is not a repository`, "use owner/repo, HOST/owner/repo or https://HOST/owner/repo");
-  let rest = value.trim().replace(/\/+$/, "").replace(/\.git$/i, "");
+  const bad = () => new HelperError("bad-setting", `--repo "${value.slice(0, 200)}" is not a repository`, "use owner/repo, HOST/owner/repo or https://HOST/owner/repo");
+  let rest = value.trim().replace(/\/+$/, "");
   let host = settings.hosts[0]!;
   const withScheme = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(rest);
   if (withScheme) {
@@ -81,7 +86,7 @@ export function scopeFromRepoArgument(value: string | undefined, settings: Setti
       throw new HelperError("bad-setting", `--repo names host ${host}, which is not configured`, `configured: ${settings.hosts.join(", ")}; add it with --host or VERS_GITHUB_HOST`);
     }
   }
-  const [owner, repo] = parts;
-  if (parts.length !== 2 || !isName(owner) || !isName(repo)) throw bad();
-  return { host, owner, repositories: [repo], ...base };
+  const repo = parseRepository(parts.join("/"));
+  if (!repo) throw bad();
+  return { host, owner: repo.owner, repositories: [repo.name], ...base };
 }

@@ -1,4 +1,5 @@
-import { HelperError } from "./errors";
+import { HelperError, isHelperError } from "./errors";
+import type { Env } from "./io";
 import { profilePermissions, type Permissions } from "./profiles";
 
 export type SourceName = "auto" | "broker" | "github-app" | "static";
@@ -29,22 +30,49 @@ export interface Settings {
   strict: boolean;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 export const DEFAULT_BASE_URL = "https://vers.sh";
 export const DEFAULT_HOST = "github.com";
 
+/** Resolves every setting; the first bad one throws a bad-setting error saying which and how to fix it. */
 export function resolveSettings(flags: Flags, env: Env): Settings {
+  return resolveWith(flags, env, (err) => {
+    throw err;
+  });
+}
+
+/**
+ * For `status`: every setting, a bad one replaced by its default and reported, so the table can
+ * still show everything else.
+ */
+export function resolveSettingsLeniently(flags: Flags, env: Env): { settings: Settings; problems: HelperError[] } {
+  const problems: HelperError[] = [];
+  const settings = resolveWith(flags, env, (err) => {
+    if (!isHelperError(err)) throw err;
+    problems.push(err);
+  });
+  return { settings, problems };
+}
+
+function resolveWith(flags: Flags, env: Env, onError: (err: unknown) => void): Settings {
+  const get = <T>(resolve: () => T, fallback: T): T => {
+    try {
+      return resolve();
+    } catch (err) {
+      onError(err);
+      return fallback;
+    }
+  };
   const profile = flags.profile ?? nonEmpty(env.VERS_GITHUB_PROFILE);
+  const permissions = get(() => (profile ? profilePermissions(profile) : undefined), undefined);
   return {
-    baseUrl: normalizeBaseUrl(flags.baseUrl ?? nonEmpty(env.VERS_BASE_URL) ?? DEFAULT_BASE_URL, "VERS_BASE_URL"),
-    hosts: resolveHosts(flags, env),
-    profile,
-    permissions: profile ? profilePermissions(profile) : undefined,
-    source: parseSource(flags.source ?? nonEmpty(env.VERS_TOKEN_SOURCE) ?? "auto"),
-    fallbackStatic: parseFallback(flags.fallback ?? nonEmpty(env.VERS_FALLBACK)),
-    refreshMarginMs: seconds(flags.refreshMargin ?? nonEmpty(env.VERS_REFRESH_MARGIN), 300, "--refresh-margin / VERS_REFRESH_MARGIN", 0) * 1000,
-    timeoutMs: seconds(flags.timeout ?? nonEmpty(env.VERS_TIMEOUT), 15, "--timeout / VERS_TIMEOUT", 0.001) * 1000,
+    baseUrl: get(() => normalizeBaseUrl(flags.baseUrl ?? nonEmpty(env.VERS_BASE_URL) ?? DEFAULT_BASE_URL, "VERS_BASE_URL"), DEFAULT_BASE_URL),
+    hosts: get(() => resolveHosts(flags, env), [DEFAULT_HOST]),
+    profile: permissions ? profile : undefined,
+    permissions,
+    source: get(() => parseSource(flags.source ?? nonEmpty(env.VERS_TOKEN_SOURCE) ?? "auto"), "auto" as SourceName),
+    fallbackStatic: get(() => parseFallback(flags.fallback ?? nonEmpty(env.VERS_FALLBACK)), false),
+    refreshMarginMs: get(() => seconds(flags.refreshMargin ?? nonEmpty(env.VERS_REFRESH_MARGIN), 300, "--refresh-margin / VERS_REFRESH_MARGIN", true), 300) * 1000,
+    timeoutMs: get(() => seconds(flags.timeout ?? nonEmpty(env.VERS_TIMEOUT), 15, "--timeout / VERS_TIMEOUT", false), 15) * 1000,
     strict: flags.strict === true || isTrue(env.VERS_CREDENTIAL_STRICT),
   };
 }
@@ -84,8 +112,8 @@ export function isLoopback(hostname: string): boolean {
 }
 
 /**
- * Validates an https origin (http only on loopback). For the broker, a leading "api." in the host
- * is dropped, since the SDKs point VERS_BASE_URL at the API host.
+ * Validates an https origin (http only on loopback), with no credentials, query or fragment. For the
+ * broker, a leading "api." in the host is dropped, since the SDKs point VERS_BASE_URL at the API host.
  */
 export function normalizeBaseUrl(raw: string, name: string, dropApi = true): string {
   let url: URL;
@@ -98,6 +126,7 @@ export function normalizeBaseUrl(raw: string, name: string, dropApi = true): str
     throw badSetting(`${name} must use https (got ${url.protocol}//${url.host})`, "plain http is allowed only on loopback");
   }
   if (url.username || url.password) throw badSetting(`${name} must not hold credentials`, "remove user:password@ from it");
+  if (url.search || url.hash || /[?#]/.test(raw)) throw badSetting(`${name} must not have a query or fragment (got "${raw}")`, "remove everything from ? or #");
   if (dropApi && url.hostname.startsWith("api.")) url.hostname = url.hostname.slice(4);
   return url.href.replace(/\/+$/, "");
 }
@@ -114,10 +143,11 @@ function parseFallback(value: string | undefined): boolean {
   throw badSetting(`unknown fallback "${value}"`, "the only fallback is static");
 }
 
-function seconds(value: string | undefined, fallback: number, name: string, min: number): number {
+function seconds(value: string | undefined, fallback: number, name: string, zeroAllowed: boolean): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min) throw badSetting(`${name} must be a number of seconds (got "${value}")`, `e.g. ${fallback}`);
+  if (!Number.isFinite(n) || n < 0) throw badSetting(`${name} must be a number of seconds (got "${value}")`, `e.g. ${fallback}`);
+  if (n === 0 && !zeroAllowed) throw badSetting(`${name} must be more than 0 seconds (got "${value}")`, `e.g. ${fallback}`);
   return n;
 }
 

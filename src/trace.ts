@@ -1,4 +1,7 @@
 import { appendFileSync } from "node:fs";
+import type { Io } from "./io";
+import { secretsIn } from "./secrets";
+import { escapeText, hideSecrets } from "./text";
 
 /** Shows a secret as "…" plus its last 4 characters; never more. */
 export function redact(secret: string | undefined): string {
@@ -10,14 +13,17 @@ export type Trace = (message: string) => void;
 
 /**
  * VERS_CREDENTIAL_TRACE: unset/0/false → off; 1/true → stderr; anything else → a file path to append to.
- * Callers pass secrets only through `redact`; messages are never given a raw token or key.
+ * Callers show secrets only through `redact`; as a second guard, any value of a secret variable
+ * (VERS_API_KEY, GITHUB_TOKEN, …) is hidden here too. Every message is escaped, so a request field or a
+ * server's text can neither forge a trace line nor reach the terminal raw.
  */
-export function createTrace(setting: string | undefined, stderr: (text: string) => void, now: () => number): Trace {
-  const value = (setting ?? "").trim();
+export function createTrace(io: Pick<Io, "env" | "stderr" | "now" | "pid">): Trace {
+  const value = (io.env.VERS_CREDENTIAL_TRACE ?? "").trim();
   if (!value || value === "0" || value.toLowerCase() === "false") return () => {};
+  const secrets = secretsIn(io.env);
   const write =
     value === "1" || value.toLowerCase() === "true"
-      ? stderr
+      ? io.stderr
       : (text: string) => {
           try {
             appendFileSync(value, text, { mode: 0o600 });
@@ -25,5 +31,5 @@ export function createTrace(setting: string | undefined, stderr: (text: string) 
             // A trace must never break git: an unwritable trace file is ignored.
           }
         };
-  return (message) => write(`${new Date(now()).toISOString()} git-credential-vers[${process.pid}] ${message}\n`);
+  return (message) => write(`${new Date(io.now()).toISOString()} git-credential-vers[${io.pid}] ${escapeText(hideSecrets(message, secrets))}\n`);
 }

@@ -1,9 +1,11 @@
 import type { Permissions } from "../profiles";
+import { isCleanToken } from "../text";
+import type { Served } from "../token";
 
-/** One cached token, stored as JSON in <cache>/<key>.json. */
+/** One cached token, stored as JSON in <cache>/<hash of key>.json. */
 export interface CacheEntry {
-  version: 1;
-  /** The scope key this entry was written for; an entry under another name is foreign. */
+  version: 2;
+  /** The full scope key this entry was written for (see key.ts); an entry under another key is foreign. */
   key: string;
   host: string;
   owner?: string;
@@ -24,25 +26,23 @@ export function parseEntry(text: string, key: string): CacheEntry | undefined {
   } catch {
     return undefined;
   }
-  if (!isRecord(data) || data.version !== 1 || data.key !== key) return undefined;
+  if (!isRecord(data) || data.version !== 2 || data.key !== key) return undefined;
   if (typeof data.token !== "string" || !isCleanToken(data.token)) return undefined;
-  if (typeof data.expiresAt !== "number" || typeof data.mintedAt !== "number" || typeof data.host !== "string") return undefined;
+  if (!Number.isFinite(data.expiresAt) || !Number.isFinite(data.mintedAt) || typeof data.host !== "string" || typeof data.source !== "string") return undefined;
   if (!Array.isArray(data.repositories) || !data.repositories.every((r) => typeof r === "string")) return undefined;
+  if (data.owner !== undefined && typeof data.owner !== "string") return undefined;
+  if (data.permissions !== undefined && !isRecord(data.permissions)) return undefined;
   return data as unknown as CacheEntry;
 }
 
-/** A token may hold no whitespace or control character and is at most 8 KiB. */
-export function isCleanToken(token: string): boolean {
-  return token.length > 0 && Buffer.byteLength(token) <= 8192 && !/[\s\p{Cc}]/u.test(token);
-}
-
-/** Fresh: more than `marginMs` left. Usable: not yet expired (a fallback while refreshing fails). */
-export function isFresh(entry: CacheEntry, now: number, marginMs: number): boolean {
-  return entry.expiresAt - now > marginMs;
-}
-
+/** Usable: not yet expired. An expired token is never served, whatever else fails. */
 export function isUsable(entry: CacheEntry, now: number): boolean {
   return entry.expiresAt > now;
+}
+
+/** A cached entry on its way out. */
+export function servedFrom(entry: CacheEntry): Served {
+  return { token: entry.token, expiresAt: entry.expiresAt, permissions: entry.permissions, repositories: entry.repositories, origin: "the cache" };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,8 +1,9 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { hash64 } from "../hash";
 import { parseEntry, type CacheEntry } from "./entry";
 
-/** What a failure note holds: the error, as the holder reported it, and when. */
+/** What a failure note holds: the error, as the process that met it reported it, and when. */
 export interface FailureNote {
   at: number;
   code: string;
@@ -13,45 +14,66 @@ export interface FailureNote {
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
+/** No file the helper writes is larger; anything larger is not ours. */
+const MAX_FILE_BYTES = 64 * 1024;
 
-/** Why a cache folder cannot be trusted, or undefined when it can (or does not exist yet). */
-export function folderProblem(dir: string): string | undefined {
+/**
+ * Why a cache folder cannot be trusted, or undefined when it can (or does not exist yet): a symbolic
+ * link, not a folder, another owner, writable by group or others, or inside a folder others may
+ * replace it in (writable by others, no sticky bit).
+ */
+export function folderProblem(dir: string, uid: number | undefined): string | undefined {
+  try {
+    const parent = statSync(dirname(dir));
+    if (parent.mode & 0o002 && !(parent.mode & 0o1000)) return `${dirname(dir)} is writable by others`;
+  } catch {
+    // No parent yet: the first write creates it.
+  }
   let st;
   try {
-    st = statSync(dir);
+    st = lstatSync(dir);
   } catch {
     return undefined;
   }
+  if (st.isSymbolicLink()) return `${dir} is a symbolic link`;
   if (!st.isDirectory()) return `${dir} is not a folder`;
-  const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) return `${dir} is owned by uid ${st.uid}, not you (uid ${uid})`;
   if (st.mode & 0o022) return `${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`;
   return undefined;
 }
 
+/** A file read without following a link: its text, or why it was not read. */
+type FileRead = { text: string; mode: number } | { problem: "missing" | "not a regular file" | "not yours" | "too large" | "unreadable" };
+
 /**
- * One JSON file per scope key. Readers take no lock: writers write a temporary file and
- * rename it over the entry, so a reader sees the old entry or the new one, never half of one.
- * Every failure to read is a miss; every failure to write leaves the machine uncached, never broken.
+ * One JSON file per scope key, named by its hash. Readers take no lock: writers write a temporary
+ * file and rename it over the entry, so a reader sees the old entry or the new one, never half of
+ * one. Files are opened without following links and read only if they are regular files of ours, of
+ * bounded size. Every failure to read is a miss; every failure to write leaves the machine uncached.
  */
 export class CacheStore {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly uid: number | undefined,
+  ) {}
 
+  /** The entry's file, e.g. <dir>/0123456789abcdef.json; its lock is beside it (<file>.lock). */
   entryPath(key: string): string {
-    return join(this.dir, `${key}.json`);
+    return join(this.dir, `${hash64(key)}.json`);
   }
 
   read(key: string): CacheEntry | undefined {
-    try {
-      return parseEntry(readFileSync(this.entryPath(key), "utf8"), key);
-    } catch {
-      return undefined;
-    }
+    const file = this.readFile(this.entryPath(key));
+    // An entry others could have read (mode wider than 0600) is not served as is: the next mint replaces it.
+    if (!("text" in file) || file.mode & 0o077) return undefined;
+    return parseEntry(file.text, key);
   }
 
-  /** Creates the folder (0700) if needed; throws when it cannot. */
+  /** Creates the folder (0700) if needed and checks it again; throws when it cannot be used. */
   ensureDir(): void {
     mkdirSync(this.dir, { recursive: true, mode: DIR_MODE });
+    const problem = folderProblem(this.dir, this.uid);
+    if (problem) throw new Error(problem);
   }
 
   /** Atomically replaces the entry. Throws on an unwritable or full disk; callers treat that as "no cache". */
@@ -60,25 +82,11 @@ export class CacheStore {
   }
 
   /**
-   * Writes `text` to a temporary file (0600) in the folder and renames it over `target`: a reader
-   * sees the old file or the new one, never half of one. Throws when it cannot, leaving no temp file.
+   * Removes the entry only if it holds `token` at the moment of removal. The caller holds the entry's
+   * lock, so no writer can put a fresh token in its place between the read and the unlink.
    */
-  private replace(target: string, text: string): void {
-    this.ensureDir();
-    const temp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    try {
-      writeFileSync(temp, text, { mode: FILE_MODE, flag: "wx" });
-      renameSync(temp, target);
-    } catch (err) {
-      rmSync(temp, { force: true });
-      throw err;
-    }
-  }
-
-  /** Removes the entry; with `onlyIfToken`, only when it still holds that token. Returns whether it removed it. */
-  remove(key: string, onlyIfToken?: string): boolean {
-    const current = this.read(key);
-    if (onlyIfToken !== undefined && current?.token !== onlyIfToken) return false;
+  removeIfToken(key: string, token: string): boolean {
+    if (this.read(key)?.token !== token) return false;
     try {
       unlinkSync(this.entryPath(key));
       return true;
@@ -92,77 +100,147 @@ export class CacheStore {
    * in `memo-<name>.json`. Failures to read or write are ignored: a memo only saves requests.
    */
   memo(name: string): { get(key: string): string | undefined; set(key: string, value: string): void } {
-    const path = join(this.dir, `memo-${name}.json`);
-    const load = (): Record<string, string> => {
+    const path = join(this.dir, `memo-${hash64(name)}.json`);
+    const load = (): Record<string, unknown> => {
+      const file = this.readFile(path);
       try {
-        const data = JSON.parse(readFileSync(path, "utf8")) as unknown;
-        return typeof data === "object" && data !== null ? (data as Record<string, string>) : {};
+        const data = "text" in file ? (JSON.parse(file.text) as unknown) : {};
+        return typeof data === "object" && data !== null ? (data as Record<string, unknown>) : {};
       } catch {
         return {};
       }
     };
     return {
       get: (key) => {
-        const value = load()[key];
+        const data = load();
+        const value = Object.hasOwn(data, key) ? data[key] : undefined;
         return typeof value === "string" ? value : undefined;
       },
       set: (key, value) => {
         try {
           this.replace(path, JSON.stringify({ ...load(), [key]: value }) + "\n");
         } catch {
-          // No memo: the next miss asks GitHub again.
+          // No memo: the next miss asks again.
         }
       },
     };
   }
 
   /**
-   * A final failure (401, 403, 404, 422, a bad setting) the lock holder met for this key, kept
-   * beside the entry in `<key>.failed` so that processes that were waiting for that very attempt
-   * fail with it instead of each asking again. Written atomically; unreadable notes are ignored.
+   * A failure the source met for this key, kept beside the entry in `<hash>.failed` for a short while,
+   * so that other processes with no token in hand fail at once with the same line instead of each
+   * asking (and waiting) again. Written atomically; unreadable notes are ignored.
    */
   writeFailure(key: string, failure: FailureNote): void {
     try {
-      this.replace(join(this.dir, `${key}.failed`), JSON.stringify(failure));
+      this.replace(this.failurePath(key), JSON.stringify({ ...failure, key }));
     } catch {
-      // Without the note, each waiter asks the source once itself.
+      // Without the note, each process asks the source once itself.
     }
   }
 
   readFailure(key: string): FailureNote | undefined {
+    const file = this.readFile(this.failurePath(key));
+    if (!("text" in file)) return undefined;
     try {
-      const note = JSON.parse(readFileSync(join(this.dir, `${key}.failed`), "utf8")) as FailureNote;
-      return typeof note.at === "number" && typeof note.what === "string" && typeof note.hint === "string" ? note : undefined;
+      const note = JSON.parse(file.text) as FailureNote & { key?: unknown };
+      const ok = note.key === key && Number.isFinite(note.at) && typeof note.code === "string" && typeof note.what === "string" && typeof note.hint === "string";
+      return ok ? { at: note.at, code: note.code, what: note.what, hint: note.hint, status: typeof note.status === "number" ? note.status : undefined } : undefined;
     } catch {
       return undefined;
     }
   }
 
   clearFailure(key: string): void {
-    rmSync(join(this.dir, `${key}.failed`), { force: true });
+    rmSync(this.failurePath(key), { force: true });
   }
 
-  /** Every readable entry, with the file names of those that are not. */
-  list(): { entries: CacheEntry[]; unreadable: string[] } {
+  /** Every readable entry, and the names of entry files that cannot be served, with why. */
+  list(): { entries: CacheEntry[]; unreadable: Array<{ name: string; why: string }> } {
     const entries: CacheEntry[] = [];
-    const unreadable: string[] = [];
+    const unreadable: Array<{ name: string; why: string }> = [];
     for (const name of this.files()) {
-      if (!name.endsWith(".json") || name.startsWith("memo-")) continue;
-      const entry = this.read(name.slice(0, -5));
-      if (entry) entries.push(entry);
-      else unreadable.push(name);
+      if (!ENTRY_NAME.test(name)) continue;
+      const file = this.readFile(join(this.dir, name));
+      if (!("text" in file)) {
+        unreadable.push({ name, why: file.problem });
+        continue;
+      }
+      const entry = parseEntryOfAnyKey(file.text);
+      if (!entry) unreadable.push({ name, why: "not an entry (corrupt, or from another version)" });
+      else if (file.mode & 0o077) unreadable.push({ name, why: `mode ${(file.mode & 0o777).toString(8)} is wider than 600: not served` });
+      else entries.push(entry);
     }
     return { entries, unreadable };
   }
 
-  /** Deletes every entry, lock and temporary file; returns how many entries were removed. */
-  clear(): number {
+  /**
+   * Removes the files the helper itself names (entries, locks, failure notes, memos, temporary files),
+   * never recursively and never through a link. Returns how many entries went, and what could not.
+   */
+  clear(): { removed: number; failed: string[] } {
     let removed = 0;
+    const failed: string[] = [];
     for (const name of this.files()) {
-      rmSync(join(this.dir, name), { recursive: true, force: true });
-      if (name.endsWith(".json") && !name.startsWith("memo-")) removed++;
+      if (!OURS.some((pattern) => pattern.test(name))) continue;
+      const path = join(this.dir, name);
+      try {
+        if (LOCK_NAME.test(name) && lstatSync(path).isDirectory()) rmdirSync(path);
+        else unlinkSync(path);
+        if (ENTRY_NAME.test(name)) removed++;
+      } catch (err) {
+        failed.push(`${name} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+      }
     }
-    return removed;
+    return { removed, failed };
+  }
+
+  private failurePath(key: string): string {
+    return join(this.dir, `${hash64(key)}.failed`);
+  }
+
+  /**
+   * Writes `text` to a new temporary file (0600, created exclusively: a link in its place is not
+   * followed) in the folder and renames it over `target`. Throws when it cannot, leaving no temp file.
+   */
+  private replace(target: string, text: string): void {
+    this.ensureDir();
+    const temp = `${target}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      writeFileSync(temp, text, { mode: FILE_MODE, flag: "wx" });
+      renameSync(temp, target);
+    } catch (err) {
+      rmSync(temp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Opens without following a link and without blocking (a FIFO), then reads only a regular file of ours, of bounded size. */
+  private readFile(path: string): FileRead {
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      return { problem: (err as NodeJS.ErrnoException).code === "ENOENT" ? "missing" : "unreadable" };
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) return { problem: "not a regular file" };
+      if (this.uid !== undefined && st.uid !== this.uid) return { problem: "not yours" };
+      if (st.size > MAX_FILE_BYTES) return { problem: "too large" };
+      const buf = Buffer.alloc(st.size);
+      let got = 0;
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      return { text: buf.subarray(0, got).toString("utf8"), mode: st.mode };
+    } catch {
+      return { problem: "unreadable" };
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private files(): string[] {
@@ -171,5 +249,19 @@ export class CacheStore {
     } catch {
       return [];
     }
+  }
+}
+
+const ENTRY_NAME = /^[0-9a-f]{16}\.json$/;
+const LOCK_NAME = /^[0-9a-f]{16}\.json\.lock$/;
+const OURS = [ENTRY_NAME, LOCK_NAME, /^[0-9a-f]{16}\.failed$/, /^memo-[0-9a-f]{16}\.json$/, /^[0-9a-f]{16}\.(json|failed)\.[0-9a-z]+\.tmp$/, /^memo-[0-9a-f]{16}\.json\.[0-9a-z]+\.tmp$/];
+
+/** An entry for status, whatever its key (status lists them all). */
+function parseEntryOfAnyKey(text: string): CacheEntry | undefined {
+  try {
+    const key = (JSON.parse(text) as { key?: unknown }).key;
+    return typeof key === "string" ? parseEntry(text, key) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,10 +1,15 @@
-import type { Io } from "../io";
-import { cacheDir } from "../cache/location";
+import { cacheFolder } from "../cache/folder";
 import { CacheStore } from "../cache/store";
+import { errorLine, HelperError } from "../errors";
+import type { Io } from "../io";
 
-/** `cache clear`: removes every cached token, lock and memo. */
-export function runCacheClear(io: Io): void {
-  const dir = cacheDir();
-  const removed = new CacheStore(dir).clear();
-  io.stdout(`removed ${removed} cached token${removed === 1 ? "" : "s"} from ${dir}\n`);
+/** `cache clear`: removes every cached token, lock, note and memo — only files the helper names. */
+export function runCacheClear(io: Io): number {
+  const folder = cacheFolder(io);
+  if (folder.problem) throw new HelperError("bad-setting", folder.problem.what.replace("not using", "not clearing"), folder.problem.fix);
+  const { removed, failed } = new CacheStore(folder.dir, io.uid).clear();
+  io.stdout(`removed ${removed} cached token${removed === 1 ? "" : "s"} from ${folder.dir}\n`);
+  if (failed.length === 0) return 0;
+  io.stderr(errorLine(new HelperError("config", `could not remove ${failed.join(", ")}`, `check the folder's permissions: ls -la ${folder.dir}`)));
+  return 1;
 }

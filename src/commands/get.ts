@@ -2,7 +2,7 @@ import type { Io } from "../io";
 import { formatAnswer } from "../protocol/format";
 import { inputComplete, MAX_INPUT_BYTES, parseRequest } from "../protocol/parse";
 import { matchHost, scopeFor } from "../scope";
-import { serveToken } from "../serve";
+import { serveToken } from "../serve-token";
 import { resolveHosts, resolveSettings, type Flags } from "../settings";
 import { createTrace } from "../trace";
 
@@ -11,9 +11,8 @@ import { createTrace } from "../trace";
  * or hosts get no answer and no network call.
  */
 export async function runGet(io: Io, flags: Flags): Promise<void> {
-  const input = await io.readStdin(MAX_INPUT_BYTES, inputComplete);
-  const request = parseRequest(input);
-  const trace = createTrace(io.env.VERS_CREDENTIAL_TRACE, io.stderr, io.now);
+  const request = parseRequest(await io.readStdin(MAX_INPUT_BYTES, inputComplete));
+  const trace = createTrace(io);
   // Requests for other hosts get no answer, whatever else is configured (or misconfigured).
   const hosts = resolveHosts(flags, io.env);
   const host = matchHost(request, hosts);
@@ -23,13 +22,7 @@ export async function runGet(io: Io, flags: Flags): Promise<void> {
   }
   const settings = resolveSettings(flags, io.env);
   const scope = scopeFor(host, request, settings);
-  trace(`matched ${scope.host}${scope.repositories.length ? ` path ${scope.owner}/${scope.repositories.join(",")}` : ""}`);
+  trace(`matched ${scope.host}${scope.owner ? ` path ${scope.owner}/${scope.repositories.join(",")}` : ""}`);
   const served = await serveToken({ io, settings, trace }, scope);
-  io.stdout(
-    formatAnswer({
-      username: "x-access-token",
-      password: served.token,
-      passwordExpiryUtc: served.expiresAt === undefined ? undefined : Math.floor(served.expiresAt / 1000),
-    }),
-  );
+  io.stdout(formatAnswer(served));
 }

@@ -1,6 +1,7 @@
-import { errorLine } from "../errors";
+import { errorLine, HelperError } from "../errors";
 import type { Io } from "../io";
 import { QUIT } from "../protocol/format";
+import { secretsIn } from "../secrets";
 import { resolveSettings, type Flags } from "../settings";
 import { runErase } from "./erase";
 import { runGet } from "./get";
@@ -8,7 +9,7 @@ import { runGet } from "./get";
 /**
  * git's actions. `get` exits 1 when configured but unable (and prints quit=1 with --strict);
  * `store` is a deliberate no-op (tokens are short-lived and `get` already cached this one);
- * `erase` and unknown actions always exit 0.
+ * `erase` and unknown actions always exit 0 (an unknown one typed at a terminal gets a hint).
  */
 export async function runGitAction(action: string, flags: Flags, io: Io): Promise<number> {
   if (action === "get") {
@@ -16,7 +17,7 @@ export async function runGitAction(action: string, flags: Flags, io: Io): Promis
       await runGet(io, flags);
       return 0;
     } catch (err) {
-      io.stderr(errorLine(err) + "\n");
+      io.stderr(errorLine(err, secretsIn(io.env)));
       if (isStrict(io, flags)) io.stdout(QUIT);
       return 1;
     }
@@ -25,8 +26,10 @@ export async function runGitAction(action: string, flags: Flags, io: Io): Promis
     try {
       await runErase(io, flags);
     } catch (err) {
-      io.stderr(errorLine(err) + "\n");
+      io.stderr(errorLine(err, secretsIn(io.env)));
     }
+  } else if (action !== "store" && io.stdinIsTTY) {
+    io.stderr(errorLine(new HelperError("bad-input", `unknown command "${action}"`, "see git-credential-vers --help")));
   }
   return 0;
 }

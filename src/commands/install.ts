@@ -2,7 +2,7 @@ import { gitConfig, type ConfigScope, type GitConfig } from "../git-config";
 import type { Io } from "../io";
 import { profilePermissions } from "../profiles";
 import { resolveSettings, type Flags } from "../settings";
-import { isOurs } from "../status/wiring";
+import { helperValue, isOurs } from "../helper-lines";
 
 export interface InstallOptions {
   global?: boolean;
@@ -94,14 +94,4 @@ function sameList(a: string[], b: string[]): boolean {
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-/**
- * The credential.helper value that runs this helper. git runs an absolute path as is; a path that
- * needs quoting no longer starts with "/", so it must become a shell snippet ("!'…' args").
- */
-export function helperValue(path: string, args: string[]): string {
-  const plain = /^[A-Za-z0-9_./-]+$/.test(path);
-  const quoted = plain ? path : `'${path.replace(/'/g, `'\\''`)}'`;
-  return `${plain ? "" : "!"}${[quoted, ...args].join(" ")}`;
 }

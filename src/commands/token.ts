@@ -1,6 +1,7 @@
 import type { Io } from "../io";
+import { printable } from "../protocol/format";
 import { scopeFromRepoArgument } from "../scope";
-import { serveToken } from "../serve";
+import { serveToken } from "../serve-token";
 import { resolveSettings, type Flags } from "../settings";
 import { createTrace } from "../trace";
 
@@ -15,15 +16,15 @@ export interface TokenOptions {
  */
 export async function runToken(io: Io, flags: Flags, options: TokenOptions): Promise<void> {
   const settings = resolveSettings(flags, io.env);
-  const trace = createTrace(io.env.VERS_CREDENTIAL_TRACE, io.stderr, io.now);
   const scope = scopeFromRepoArgument(options.repo, settings);
-  const served = await serveToken({ io, settings, trace }, scope);
+  const served = await serveToken({ io, settings, trace: createTrace(io) }, scope);
+  const token = printable(served);
   if (!options.json) {
-    io.stdout(served.token + "\n");
+    io.stdout(token + "\n");
     return;
   }
   const out = {
-    token: served.token,
+    token,
     expires_at: served.expiresAt === undefined ? null : new Date(served.expiresAt).toISOString(),
     permissions: served.permissions ?? null,
     repositories: served.repositories?.length ? served.repositories : scope.repositories.length ? scope.repositories : null,

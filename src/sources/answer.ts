@@ -1,6 +1,10 @@
-import { isCleanToken } from "../cache/entry";
 import type { Access, Permissions } from "../profiles";
-import type { Token } from "./types";
+import { isCleanToken, oneLine } from "../text";
+import type { Token } from "../token";
+
+/** The latest expiry a token may have: installation tokens live an hour; anything past a day is not one. */
+export const MAX_LIFETIME_MS = 24 * 3600_000;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** Reads a token answer ({token, expires_at, permissions, repositories}) or says why it is invalid. */
 export function readTokenAnswer(text: string, now: number): Token | string {
@@ -15,10 +19,18 @@ export function readTokenAnswer(text: string, now: number): Token | string {
   if (typeof token !== "string" || !token) return "no token";
   if (!isCleanToken(token)) return "the token holds whitespace or control characters, or is over 8 KiB";
   if (typeof expiresAtText !== "string") return "no expires_at";
-  const expiresAt = Date.parse(expiresAtText);
-  if (!Number.isFinite(expiresAt)) return "expires_at is not a date";
-  if (expiresAt <= now) return "expires_at is already past";
+  const expiresAt = readExpiry(expiresAtText, now);
+  if (typeof expiresAt === "string") return expiresAt;
   return { token, expiresAt, permissions: readPermissions(permissions), repositories: readRepositories(repositories) };
+}
+
+/** An ISO 8601 time in the next 24 hours, in ms since the epoch, or why not. */
+export function readExpiry(text: string, now: number): number | string {
+  const expiresAt = ISO_8601.test(text) ? Date.parse(text) : NaN;
+  if (!Number.isFinite(expiresAt)) return "expires_at is not an ISO 8601 time";
+  if (expiresAt <= now) return "expires_at is already past";
+  if (expiresAt - now > MAX_LIFETIME_MS) return "expires_at is more than 24 hours ahead";
+  return expiresAt;
 }
 
 function readPermissions(value: unknown): Permissions | undefined {
@@ -35,15 +47,13 @@ function readRepositories(value: unknown): string[] | undefined {
   return value.map((r) => (typeof r === "object" && r !== null ? (r as { name?: unknown }).name : r)).filter((n): n is string => typeof n === "string");
 }
 
-/** The `error`/`message` text of an error answer, made safe for one line of stderr. */
+/** The `error`/`message` text of an error answer, on one escaped line. */
 export function errorText(text: string): string {
-  let message = "";
   try {
     const data = JSON.parse(text) as { error?: unknown; message?: unknown; error_description?: unknown };
     const parts = [data.message ?? data.error_description, data.error].filter((p): p is string => typeof p === "string");
-    message = parts[0] ?? "";
+    return oneLine(parts[0] ?? "");
   } catch {
-    message = "";
+    return "";
   }
-  return message.replace(/[\p{Cc}\s]+/gu, " ").trim().slice(0, 200);
 }

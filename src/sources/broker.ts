@@ -1,22 +1,23 @@
 import { HelperError } from "../errors";
 import { withoutAdministrationWrite } from "../profiles";
 import { describeScope, type Scope } from "../scope";
+import type { Token } from "../token";
 import { USER_AGENT } from "../version";
 import { errorText, readTokenAnswer } from "./answer";
-import { send, type HttpAnswer } from "./http";
+import { redirectTarget, type HttpAnswer, type Transport } from "./http";
 import { retryAfterMs, withRetries, type Verdict } from "./retry";
-import type { MintContext, Source, Token } from "./types";
+import type { MintContext, Source } from "./types";
 
 export interface BrokerConfig {
   baseUrl: string;
   apiKey: string;
 }
 
+const LABEL = "the broker";
+
 /** The Vers broker: POST {base}/api/github/installation-token with the Vers API key. */
-export function brokerSource(config: BrokerConfig): Source {
-  const label = "the broker";
+export function brokerSource(config: BrokerConfig, http: Transport): Source {
   return {
-    label,
     async mint(scope: Scope, ctx: MintContext): Promise<Token> {
       const body = requestBody(scope);
       ctx.trace(`asking the broker at ${config.baseUrl} for ${describeScope(scope)}${body ? ` ${body}` : " (org-wide, no body)"}`);
@@ -26,16 +27,14 @@ export function brokerSource(config: BrokerConfig): Source {
         accept: "application/json",
       };
       if (body) headers["content-type"] = "application/json";
+      const url = `${config.baseUrl}/api/github/installation-token`;
       return withRetries({
-        label,
+        label: LABEL,
         origin: config.baseUrl,
         deadline: ctx.deadline,
         trace: ctx.trace,
         maxAttempts: ctx.maxAttempts,
-        attempt: async () => {
-          const answer = await send({ url: `${config.baseUrl}/api/github/installation-token`, method: "POST", headers, body }, ctx.deadline, ctx.trace);
-          return judge(answer, scope, ctx.now());
-        },
+        attempt: async () => judge(await http.send({ url, method: "POST", headers, body }), scope, url, ctx.now()),
       });
     },
   };
@@ -49,7 +48,7 @@ export function requestBody(scope: Scope): string | undefined {
   return Object.keys(body).length ? JSON.stringify(body) : undefined;
 }
 
-function judge(answer: HttpAnswer, scope: Scope, now: number): Verdict<Token> {
+function judge(answer: HttpAnswer, scope: Scope, url: string, now: number): Verdict<Token> {
   const { status } = answer;
   if (status === 200 || status === 201) {
     const token = readTokenAnswer(answer.text, now);
@@ -57,6 +56,9 @@ function judge(answer: HttpAnswer, scope: Scope, now: number): Verdict<Token> {
   }
   if (status === 429) return { kind: "rate-limited", status, waitMs: retryAfterMs(answer.headers["retry-after"], now) };
   if (status >= 500) return { kind: "unavailable", status };
+  if (status >= 300 && status < 400) {
+    throw new HelperError("bad-answer", `the broker redirected to ${redirectTarget(answer.headers, url)} (HTTP ${status}); not followed`, "point VERS_BASE_URL at the broker itself", status);
+  }
   throw refusal(status, errorText(answer.text), scope);
 }
 

@@ -1,31 +1,28 @@
-import type { SourceConfig } from "../credentials";
+import type { NetworkSource } from "../choose-source";
 import { isHelperError } from "../errors";
 import type { Scope } from "../scope";
 import { gitHubClient, type GitHubClient } from "./github-app/client";
 import { findInstallation, type FindOptions } from "./github-app/installation";
 import { loadPrivateKey } from "./github-app/private-key";
 import { mintToken } from "./github-app/token";
-import type { MintContext, Source, Token } from "./types";
+import type { Token } from "../token";
+import type { Transport } from "./http";
+import type { MintContext, Source } from "./types";
 
-type GitHubAppConfig = Extract<SourceConfig, { kind: "github-app" }>;
+type GitHubAppConfig = Extract<NetworkSource, { kind: "github-app" }>;
 
 /**
  * A GitHub App's own credentials (@octokit/auth-app): the key from GITHUB_APP_PRIVATE_KEY(_B64|_FILE),
  * the installation from GITHUB_INSTALLATION_ID or looked up (and memoised), then an installation token
  * for the scope. Loaded only on a cache miss, through the sources chunk.
  */
-export function githubAppSource(config: GitHubAppConfig): Source {
+export function githubAppSource(config: GitHubAppConfig, http: Transport): Source {
   return {
-    label: "GitHub",
     async mint(scope: Scope, ctx: MintContext): Promise<Token> {
       const key = loadPrivateKey(config.env, config.homedir, config.appId);
       ctx.trace(`GitHub App ${config.appId} at ${config.apiUrl}, private key from ${key.origin}`);
-      const client = gitHubClient({ apiUrl: config.apiUrl, appId: config.appId, privateKeyPem: key.pem, ctx });
-      try {
-        return await mintFromInstallation(client, scope, config, ctx);
-      } finally {
-        await client.close();
-      }
+      const client = gitHubClient({ apiUrl: config.apiUrl, appId: config.appId, privateKeyPem: key.pem, ctx, http });
+      return mintFromInstallation(client, scope, config, ctx);
     },
   };
 }

@@ -1,5 +1,7 @@
-import { EnvHttpProxyAgent, request, type Dispatcher } from "undici";
+import { Agent, EnvHttpProxyAgent, Headers, request, Response, type Dispatcher } from "undici";
 import type { Deadline } from "../deadline";
+import type { Env } from "../io";
+import { isLoopback } from "../settings";
 import type { Trace } from "../trace";
 
 /** One HTTP answer, body read in full (bounded). */
@@ -12,7 +14,7 @@ export interface HttpAnswer {
 
 export interface HttpRequest {
   url: string;
-  method: "GET" | "POST";
+  method: string;
   headers: Record<string, string>;
   body?: string;
 }
@@ -20,45 +22,118 @@ export interface HttpRequest {
 /** A transport failure: no HTTP answer at all. */
 export class TransportError extends Error {
   constructor(
-    readonly reason: "timeout" | "reset" | "refused" | "network",
+    readonly reason: "timeout" | "reset" | "refused" | "dns" | "network",
     message: string,
   ) {
     super(message);
   }
 }
 
+/** The one way every source talks HTTP: the broker, the GitHub App (through @octokit/request's fetch), the grant endpoint. */
+export interface Transport {
+  /** One request within the deadline; a redirect is followed only to the same origin, for GET, at most 3 times. */
+  send(req: HttpRequest): Promise<HttpAnswer>;
+  /** `send` in the shape of fetch, for @octokit/request. */
+  fetch(url: string | URL, init?: { method?: string; headers?: Record<string, string>; body?: unknown; signal?: AbortSignal | null }): Promise<Response>;
+  close(): Promise<void>;
+}
+
 const MAX_BODY_BYTES = 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 10_000;
+const MAX_REDIRECTS = 3;
 
 /**
- * Sends one request through undici, honouring HTTPS_PROXY / NO_PROXY, with connect,
- * headers and body timeouts all bounded by the deadline.
+ * undici, with one pool of connections for the whole mint: loopback destinations go direct (never
+ * through a proxy: a plain-http key would cross it in the clear), others through HTTPS_PROXY /
+ * HTTP_PROXY unless NO_PROXY says otherwise — read from the helper's environment. Connect, headers
+ * and body all end at the deadline; bodies are read in full up to 1 MiB.
  */
-export async function send(req: HttpRequest, deadline: Deadline, trace: Trace): Promise<HttpAnswer> {
-  const budget = deadline.remaining();
-  if (budget <= 0) throw new TransportError("timeout", "no time left");
-  const dispatcher: Dispatcher = new EnvHttpProxyAgent({ connect: { timeout: Math.min(CONNECT_TIMEOUT_MS, budget) } });
-  const started = Date.now();
+export function createTransport(env: Env, deadline: Deadline, trace: Trace): Transport {
+  const connect = { timeout: Math.max(1, Math.min(CONNECT_TIMEOUT_MS, deadline.remaining())) };
+  const direct = new Agent({ connect });
+  const proxied = new EnvHttpProxyAgent({
+    connect,
+    httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? "",
+    httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? "",
+    noProxy: env.no_proxy ?? env.NO_PROXY ?? "",
+  });
+  const dispatcherFor = (url: URL): Dispatcher => (isLoopback(url.hostname) ? direct : proxied);
+
+  async function once(req: HttpRequest, signal?: AbortSignal | null): Promise<HttpAnswer> {
+    const budget = deadline.remaining();
+    if (budget <= 0) throw new TransportError("timeout", "no time left");
+    const url = new URL(req.url);
+    const timeout = AbortSignal.timeout(budget);
+    const started = Date.now();
+    try {
+      const res = await request(url, {
+        method: req.method as Dispatcher.HttpMethod,
+        headers: req.headers,
+        body: req.body,
+        dispatcher: dispatcherFor(url),
+        headersTimeout: budget,
+        bodyTimeout: budget,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      const text = await readBody(res.body);
+      const ms = Date.now() - started;
+      trace(`${req.method} ${url.origin}${url.pathname} → HTTP ${res.statusCode} in ${ms} ms`);
+      return { status: res.statusCode, headers: res.headers, text, ms };
+    } catch (err) {
+      const failure = classifyTransport(err);
+      trace(`${req.method} ${url.origin}${url.pathname} → ${failure.reason} after ${Date.now() - started} ms (${failure.message})`);
+      throw failure;
+    }
+  }
+
+  async function send(req: HttpRequest, signal?: AbortSignal | null): Promise<HttpAnswer> {
+    let current = req;
+    for (let hops = 0; ; hops++) {
+      const answer = await once(current, signal);
+      const next = sameOriginRedirect(current, answer);
+      if (!next || hops >= MAX_REDIRECTS) return answer;
+      trace(`following a redirect within ${new URL(next).origin}`);
+      current = { ...current, url: next };
+    }
+  }
+
+  return {
+    send: (req) => send(req),
+    async fetch(url, init = {}) {
+      const answer = await send({ url: String(url), method: init.method ?? "GET", headers: init.headers ?? {}, body: typeof init.body === "string" ? init.body : undefined }, init.signal);
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(answer.headers)) {
+        for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, v);
+      }
+      const empty = [101, 204, 205, 304].includes(answer.status);
+      return new Response(empty ? null : answer.text, { status: answer.status, headers });
+    },
+    close: async () => {
+      await Promise.all([direct.destroy(), proxied.destroy()]).catch(() => undefined);
+    },
+  };
+}
+
+/** The target of a redirect to the same origin for a GET, or undefined: no source follows a redirect elsewhere. */
+function sameOriginRedirect(req: HttpRequest, answer: HttpAnswer): string | undefined {
+  if (req.method !== "GET" || answer.status < 300 || answer.status > 399) return undefined;
+  const location = answer.headers.location;
+  if (typeof location !== "string") return undefined;
   try {
-    const res = await request(req.url, {
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-      dispatcher,
-      headersTimeout: budget,
-      bodyTimeout: budget,
-      signal: AbortSignal.timeout(budget),
-    });
-    const text = await readBody(res.body);
-    const ms = Date.now() - started;
-    trace(`${req.method} ${req.url} → HTTP ${res.statusCode} in ${ms} ms`);
-    return { status: res.statusCode, headers: res.headers, text, ms };
-  } catch (err) {
-    const failure = classifyTransport(err);
-    trace(`${req.method} ${req.url} → ${failure.reason} after ${Date.now() - started} ms (${failure.message})`);
-    throw failure;
-  } finally {
-    void dispatcher.destroy().catch(() => undefined);
+    const next = new URL(location, req.url);
+    return next.origin === new URL(req.url).origin ? next.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where a redirect answer points, for messages ("another origin, https://evil.example"). */
+export function redirectTarget(headers: HttpAnswer["headers"], base: string): string {
+  const location = headers.location;
+  try {
+    return typeof location === "string" ? new URL(location, base).origin : "nowhere";
+  } catch {
+    return "an unreadable location";
   }
 }
 
@@ -73,7 +148,7 @@ async function readBody(body: AsyncIterable<Buffer | Uint8Array>): Promise<strin
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Timeouts (the deadline's abort, connect/headers/body timeouts), resets, refusals, anything else. */
+/** Timeouts (the deadline's abort, connect/headers/body timeouts), resets, refusals, DNS failures, anything else. */
 export function classifyTransport(err: unknown): TransportError {
   if (err instanceof TransportError) return err;
   const e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: { code?: unknown; name?: unknown } };
@@ -86,5 +161,6 @@ export function classifyTransport(err: unknown): TransportError {
   }
   if (codes.some((c) => /ECONNRESET|UND_ERR_SOCKET|EPIPE/.test(c))) return new TransportError("reset", message);
   if (codes.includes("ECONNREFUSED")) return new TransportError("refused", message);
+  if (codes.some((c) => /ENOTFOUND|EAI_AGAIN|EAI_NONAME/.test(c))) return new TransportError("dns", message);
   return new TransportError("network", message);
 }

@@ -1,20 +1,32 @@
-import { setFlagsFromString } from "node:v8";
-import type { SourceConfig } from "../credentials";
+/**
+ * The network side of a miss, in a bundle chunk of its own (undici, @octokit/auth-app): only the
+ * process that mints loads it.
+ */
+import type { NetworkSource } from "../choose-source";
+import type { Scope } from "../scope";
+import type { Token } from "../token";
 import { brokerSource } from "./broker";
 import { githubAppSource } from "./github-app";
-import type { Source } from "./types";
+import { createTransport, type Transport } from "./http";
+import type { MintContext, Source } from "./types";
+import { compileWasmBaselineOnly } from "./wasm-tier";
 
-// undici parses HTTP with llhttp compiled to WebAssembly. V8 would re-optimise that module in the
-// background, and Node waits for the job before it exits: ~70 ms added to every mint, for one small
-// answer. Liftoff's baseline code parses it just as well. (Only WebAssembly compilation changes.)
-setFlagsFromString("--liftoff-only");
+/** Mints one token for the scope from the configured source, over one transport closed afterwards. */
+export async function mintFrom(config: NetworkSource, scope: Scope, ctx: MintContext): Promise<Token> {
+  compileWasmBaselineOnly();
+  const http = createTransport(ctx.env, ctx.deadline, ctx.trace);
+  try {
+    return await createSource(config, http).mint(scope, ctx);
+  } finally {
+    await http.close();
+  }
+}
 
-/** The network source for a configuration (static tokens never reach here: they need no network). */
-export function createSource(config: Exclude<SourceConfig, { kind: "static" }>): Source {
+function createSource(config: NetworkSource, http: Transport): Source {
   switch (config.kind) {
     case "broker":
-      return brokerSource({ baseUrl: config.baseUrl, apiKey: config.apiKey.value });
+      return brokerSource({ baseUrl: config.baseUrl, apiKey: config.apiKey.value }, http);
     case "github-app":
-      return githubAppSource(config);
+      return githubAppSource(config, http);
   }
 }

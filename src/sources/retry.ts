@@ -26,42 +26,53 @@ export interface RetryOptions<T> {
   backoff?: (failures: number) => number;
 }
 
+/** A try started with less time than this left could not finish: stop and say what was seen. */
+export const MIN_TRY_MS = 250;
+/** Connection refused or a name that does not resolve: quick tries, this long in all, then fail. */
+export const UNREACHABLE_BUDGET_MS = 2000;
+
+type Attempted<T> = Verdict<T> | { kind: "transport"; error: TransportError };
+
 /**
  * Runs attempts until one is done, a final error is thrown, or the deadline or attempt count is
- * reached. 5xx, resets and timeouts back off exponentially with jitter; 429 waits as told when that
- * fits in the deadline; an invalid answer is tried once more. Every message names what it saw last.
+ * reached. 5xx, resets and timeouts back off exponentially with jitter; refused connections and DNS
+ * failures get a few quick tries (2 s in all); 429 waits as told when that fits in the deadline; an
+ * invalid answer is tried once more. Every message names the last HTTP status seen.
  */
 export async function withRetries<T>(opts: RetryOptions<T>): Promise<T> {
   const backoff = opts.backoff ?? jitteredBackoff;
   let tries = 0;
   let badAnswers = 0;
+  let lastStatus: number | undefined;
+  let unreachableFrom: number | undefined;
   for (;;) {
     tries++;
     const verdict = await attemptOnce(opts);
     if (verdict.kind === "done") return verdict.value;
-    const last = verdict.kind === "transport" ? describeTransport(verdict.error) : `HTTP ${verdict.status}`;
-    const outOfTries = tries >= opts.maxAttempts;
+    if (verdict.kind !== "transport") lastStatus = verdict.status;
+    const seen = verdict.kind === "transport" ? describeTransport(verdict.error) : `HTTP ${verdict.status}`;
+    const out = tries >= opts.maxAttempts;
     let waitMs: number;
     if (verdict.kind === "rate-limited") {
       waitMs = verdict.waitMs;
-      if (outOfTries || waitMs >= opts.deadline.remaining()) throw rateLimited(opts.label, verdict.status, waitMs);
+      if (out || waitMs + MIN_TRY_MS > opts.deadline.remaining()) throw rateLimited(opts.label, verdict.status, waitMs);
     } else if (verdict.kind === "bad-answer") {
       badAnswers++;
-      if (badAnswers >= 2 || outOfTries) throw badAnswer(opts.label, opts.origin, verdict.status, verdict.detail);
+      if (badAnswers >= 2 || out) throw badAnswer(opts.label, opts.origin, verdict.status, verdict.detail);
       waitMs = 0;
+    } else if (verdict.kind === "transport" && (verdict.error.reason === "refused" || verdict.error.reason === "dns")) {
+      unreachableFrom ??= opts.deadline.remaining();
+      waitMs = 100 * 2 ** Math.min(tries - 1, 4);
+      const spent = unreachableFrom - opts.deadline.remaining();
+      if (out || spent + waitMs > UNREACHABLE_BUDGET_MS) throw unreachable(opts.label, opts.origin, seen, tries, lastStatus);
     } else {
       waitMs = backoff(tries);
-      if (opts.deadline.remaining() <= 0 && verdict.kind === "transport" && verdict.error.reason === "timeout") {
-        throw timedOut(opts.label, opts.origin, tries);
-      }
-      if (outOfTries || waitMs >= opts.deadline.remaining()) throw unavailable(opts.label, opts.origin, last, tries);
     }
-    opts.trace(`${opts.label}: ${last} on try ${tries}; trying again in ${Math.round(waitMs)} ms`);
+    if (out || waitMs + MIN_TRY_MS > opts.deadline.remaining()) throw gaveUp(opts, verdict, seen, tries, lastStatus);
+    opts.trace(`${opts.label}: ${seen} on try ${tries}; trying again in ${Math.round(waitMs)} ms`);
     await sleep(waitMs);
   }
 }
-
-type Attempted<T> = Verdict<T> | { kind: "transport"; error: TransportError };
 
 async function attemptOnce<T>(opts: RetryOptions<T>): Promise<Attempted<T>> {
   try {
@@ -93,6 +104,8 @@ function describeTransport(error: TransportError): string {
       return "connection reset";
     case "refused":
       return "connection refused";
+    case "dns":
+      return `host not found (${error.message})`;
     default:
       return `network error ${error.message}`;
   }
@@ -102,18 +115,17 @@ function tryCount(tries: number): string {
   return tries === 1 ? "1 try" : `${tries} tries`;
 }
 
-function unavailable(label: string, origin: string, last: string, tries: number): HelperError {
-  const status = /^HTTP (\d+)/.exec(last)?.[1];
-  return new HelperError(
-    "unavailable",
-    `${label} is unavailable (${last} after ${tryCount(tries)})`,
-    `try again later; ${origin} may be down`,
-    status ? Number(status) : undefined,
-  );
+/** Out of time or tries: name the last HTTP status seen, if any; a service that only timed out did not answer in time. */
+function gaveUp<T>(opts: RetryOptions<T>, verdict: Attempted<T>, seen: string, tries: number, lastStatus?: number): HelperError {
+  if (lastStatus === undefined && verdict.kind === "transport" && verdict.error.reason === "timeout") {
+    return new HelperError("timeout", `${opts.label} did not answer in time (${tryCount(tries)})`, `check the network to ${opts.origin}, or raise --timeout / VERS_TIMEOUT`);
+  }
+  const last = lastStatus === undefined || seen === `HTTP ${lastStatus}` ? seen : `HTTP ${lastStatus}, then ${seen}`;
+  return new HelperError("unavailable", `${opts.label} is unavailable (${last} after ${tryCount(tries)})`, `try again later; ${opts.origin} may be down`, lastStatus);
 }
 
-function timedOut(label: string, origin: string, tries: number): HelperError {
-  return new HelperError("timeout", `${label} did not answer in time (${tryCount(tries)})`, `check the network to ${origin}, or raise --timeout / VERS_TIMEOUT`);
+function unreachable(label: string, origin: string, seen: string, tries: number, lastStatus?: number): HelperError {
+  return new HelperError("unreachable", `${label} is unreachable (${seen} after ${tryCount(tries)})`, `check ${origin} and the network`, lastStatus);
 }
 
 function rateLimited(label: string, status: number, waitMs: number): HelperError {

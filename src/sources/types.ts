@@ -1,16 +1,7 @@
 import type { Deadline } from "../deadline";
-import type { Permissions } from "../profiles";
 import type { Scope } from "../scope";
+import type { Token } from "../token";
 import type { Trace } from "../trace";
-
-/** A token as a source hands it over. */
-export interface Token {
-  token: string;
-  /** Milliseconds since the epoch; undefined when unknown (static tokens). */
-  expiresAt?: number;
-  permissions?: Permissions;
-  repositories?: string[];
-}
 
 /** A small persistent key/value memo a source may use (e.g. owner → installation id). */
 export interface Memo {
@@ -22,13 +13,12 @@ export interface MintContext {
   deadline: Deadline;
   trace: Trace;
   now: () => number;
+  env: Readonly<Record<string, string | undefined>>;
   /** At most this many HTTP attempts (1 when a usable token is already in hand). */
   maxAttempts: number;
   memo?: Memo;
 }
 
 export interface Source {
-  /** Names the source in messages, e.g. "the broker at https://vers.sh". */
-  readonly label: string;
   mint(scope: Scope, ctx: MintContext): Promise<Token>;
 }

@@ -1,11 +1,13 @@
-import { statSync } from "node:fs";
-import { isFresh, isUsable, type CacheEntry } from "../cache/entry";
-import { cacheDir } from "../cache/location";
-import { CacheStore, folderProblem } from "../cache/store";
-import { appKeyOrigin, resolveSource, type SourceConfig } from "../credentials";
+import { accessSync, constants, lstatSync } from "node:fs";
+import { isUsable, type CacheEntry } from "../cache/entry";
+import { cacheFolder } from "../cache/folder";
+import { isFresh } from "../cache/freshness";
+import { CacheStore } from "../cache/store";
+import { chooseSource, type SourceConfig } from "../choose-source";
 import { errorLine, isHelperError } from "../errors";
 import { gitConfig } from "../git-config";
 import type { Io } from "../io";
+import { appKeyOrigin } from "../secrets";
 import type { Settings } from "../settings";
 import { redact } from "../trace";
 import { VERSION } from "../version";
@@ -16,7 +18,7 @@ export interface Problem {
   fix: string;
 }
 
-/** The stable shape of `status --json` (documented in the README). */
+/** The stable shape of `status --json` (documented in the README). `ok` is derived: no problems. */
 export interface Status {
   version: string;
   ok: boolean;
@@ -40,8 +42,8 @@ export interface EntryStatus {
   token: string;
 }
 
-export async function collectStatus(io: Io, settings: Settings): Promise<{ status: Status; source?: SourceConfig }> {
-  const problems: Problem[] = [];
+/** Everything `status` shows but the check, with the problems found on the way. */
+export async function collectStatus(io: Io, settings: Settings, problems: Problem[]): Promise<{ status: Omit<Status, "ok">; source?: SourceConfig }> {
   const { source, summary } = describeSource(io, settings, problems);
   const cache = describeCache(io, settings, problems);
   const config = gitConfig(io.env, io.cwd);
@@ -50,9 +52,8 @@ export async function collectStatus(io: Io, settings: Settings): Promise<{ statu
     if (!w.wired) problems.push({ what: `git is not wired to this helper for https://${w.host}`, fix: `run git-credential-vers install --host ${w.host}` });
     else if (w.others.length) problems.push({ what: `git also runs ${w.others.join(", ")} for https://${w.host}, which may store or shadow our tokens`, fix: `run git-credential-vers install --host ${w.host} (it adds an empty reset before this helper)` });
   }
-  const status: Status = {
+  const status = {
     version: VERSION,
-    ok: problems.length === 0,
     problems,
     source: summary,
     settings: {
@@ -71,7 +72,7 @@ export async function collectStatus(io: Io, settings: Settings): Promise<{ statu
 
 function describeSource(io: Io, settings: Settings, problems: Problem[]): { source?: SourceConfig; summary: Record<string, string | null> } {
   try {
-    const source = resolveSource(settings, io.env, io.homedir);
+    const source = chooseSource(settings, io);
     switch (source.kind) {
       case "broker":
         return { source, summary: { kind: "broker", baseUrl: source.baseUrl, key: redact(source.apiKey.value), keyFrom: source.apiKey.origin } };
@@ -94,24 +95,42 @@ function describeSource(io: Io, settings: Settings, problems: Problem[]): { sour
 }
 
 function describeCache(io: Io, settings: Settings, problems: Problem[]): Status["cache"] {
-  const dir = cacheDir();
+  const folder = cacheFolder(io);
   let mode: string | null = null;
   let uid: number | null = null;
   try {
-    const st = statSync(dir);
+    const st = lstatSync(folder.dir);
     mode = (st.mode & 0o777).toString(8);
     uid = st.uid;
   } catch {
     // Not created yet: the first get makes it.
   }
-  const problem = folderProblem(dir);
-  if (problem) problems.push({ what: `the cache is not used: ${problem}`, fix: `chmod 700 ${dir} (or remove it)` });
-  const { entries, unreadable } = problem ? { entries: [], unreadable: [] } : new CacheStore(dir).list();
+  let usable = !folder.problem;
+  if (folder.problem) problems.push(folder.problem);
+  else if (mode !== null && !writable(folder.dir)) {
+    usable = false;
+    problems.push({ what: `the cache folder ${folder.dir} is not writable: every git operation mints a new token`, fix: `make it writable (chmod u+w ${folder.dir}), or remove it` });
+  }
+  const listed = folder.problem ? { entries: [], unreadable: [] } : new CacheStore(folder.dir, io.uid).list();
+  for (const u of listed.unreadable) {
+    if (u.why.startsWith("mode ")) problems.push({ what: `the cache entry ${u.name} has ${u.why}`, fix: `run git-credential-vers cache clear (or chmod 600 ${folder.dir}/${u.name})` });
+  }
   const now = io.now();
-  return { dir, exists: mode !== null, mode, uid, usable: !problem, entries: entries.map((e) => describeEntry(e, now, settings.refreshMarginMs)), unreadable };
+  const policy = { marginMs: settings.refreshMarginMs, machine: io.machineIdentity };
+  const entries = listed.entries.map((e) => describeEntry(e, now, isFresh(e, now, policy)));
+  return { dir: folder.dir, exists: mode !== null, mode, uid, usable, entries, unreadable: listed.unreadable.map((u) => u.name) };
 }
 
-function describeEntry(e: CacheEntry, now: number, marginMs: number): EntryStatus {
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describeEntry(e: CacheEntry, now: number, fresh: boolean): EntryStatus {
   return {
     host: e.host,
     owner: e.owner ?? null,
@@ -120,7 +139,7 @@ function describeEntry(e: CacheEntry, now: number, marginMs: number): EntryStatu
     source: e.source,
     expiresAt: new Date(e.expiresAt).toISOString(),
     secondsLeft: Math.max(0, Math.round((e.expiresAt - now) / 1000)),
-    state: isFresh(e, now, marginMs) ? "fresh" : isUsable(e, now) ? "refresh-due" : "expired",
+    state: fresh ? "fresh" : isUsable(e, now) ? "refresh-due" : "expired",
     token: redact(e.token),
   };
 }

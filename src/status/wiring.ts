@@ -1,5 +1,5 @@
-import { basename } from "node:path";
 import type { GitConfig } from "../git-config";
+import { isOurs } from "../helper-lines";
 
 export interface HostWiring {
   host: string;
@@ -10,17 +10,11 @@ export interface HostWiring {
   others: string[];
 }
 
-/** True when a helper value runs this program (`git-credential-vers …`, a path to it, `!'path' …`, or `vers`). */
-export function isOurs(helper: string, helperPath: string): boolean {
-  const value = helper.trim().replace(/^!/, "");
-  const first = value.startsWith("'") ? value.slice(1, value.indexOf("'", 1)) : (value.split(/\s+/)[0] ?? "");
-  return first === helperPath || first === "vers" || basename(first) === "git-credential-vers";
-}
-
 /**
  * Which helpers git runs for https://host: every `credential.helper` and matching
  * `credential.<url>.helper` in config order, an empty value clearing the list — as git's
- * credential.c does. URL patterns match on scheme, host (with `*` per label) and path prefix.
+ * credential.c does. URL patterns match on scheme and host (with `*` per label); a pattern with a path
+ * applies to some repositories only, so it does not decide how the host as a whole is wired.
  */
 export async function hostWiring(config: GitConfig, host: string, helperPath: string): Promise<HostWiring> {
   const entries = await config.getRegexp("^credential\\..*helper$");
@@ -37,7 +31,7 @@ export async function hostWiring(config: GitConfig, host: string, helperPath: st
 function urlMatches(pattern: string, host: string): boolean {
   const m = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)(\/.*)?$/i.exec(pattern);
   if (!m) return pattern.toLowerCase() === host; // credential.<host>.helper without a scheme
-  if (m[1]!.toLowerCase() !== "https") return false;
+  if (m[1]!.toLowerCase() !== "https" || (m[3] ?? "/") !== "/") return false;
   const want = m[2]!.toLowerCase().replace(/^[^@]*@/, "").replace(/:443$/, "");
   const wantLabels = want.split(".");
   const hostLabels = host.split(".");

@@ -1,11 +1,11 @@
 import { createAppAuth } from "@octokit/auth-app";
 import { request as octokitRequest } from "@octokit/request";
+import { HelperError } from "../../errors";
 import { USER_AGENT } from "../../version";
-import { TransportError } from "../http";
+import { redirectTarget, TransportError, type Transport } from "../http";
 import { withRetries, type Verdict } from "../retry";
 import type { MintContext } from "../types";
 import { judgeRefusal, readFailure, type CallSubject } from "./errors";
-import { deadlineFetch } from "./fetch";
 
 /** A successful answer, as @octokit/request read it (data: parsed JSON, or text for other content types). */
 export interface Reply {
@@ -29,7 +29,6 @@ export interface CallSpec<T> {
 
 export interface GitHubClient {
   call<T>(spec: CallSpec<T>): Promise<T>;
-  close(): Promise<void>;
 }
 
 export interface ClientOptions {
@@ -37,6 +36,7 @@ export interface ClientOptions {
   appId: string;
   privateKeyPem: string;
   ctx: MintContext;
+  http: Transport;
 }
 
 /**
@@ -46,12 +46,11 @@ export interface ClientOptions {
  */
 export function gitHubClient(opts: ClientOptions): GitHubClient {
   const { ctx } = opts;
-  const transport = deadlineFetch(ctx.deadline, ctx.trace);
   const log = { warn: (message: string) => ctx.trace(`auth-app: ${message}`) };
   const request = octokitRequest.defaults({
     baseUrl: opts.apiUrl,
     headers: { "user-agent": USER_AGENT, "x-github-api-version": "2022-11-28" },
-    request: { fetch: transport.fetch, log },
+    request: { fetch: opts.http.fetch, log },
   });
   const auth = createAppAuth({ appId: opts.appId, privateKey: opts.privateKeyPem, request, log });
 
@@ -65,6 +64,10 @@ export function gitHubClient(opts: ClientOptions): GitHubClient {
       if (failure instanceof TransportError) throw failure;
       if (failure.status === 404 && spec.on404) return { kind: "done", value: spec.on404() };
       return judgeRefusal(failure, spec.subject, ctx.now());
+    }
+    if (reply.status >= 300 && reply.status < 400) {
+      const target = redirectTarget(reply.headers, opts.apiUrl);
+      throw new HelperError("bad-answer", `GitHub redirected ${spec.subject.what} to ${target} (HTTP ${reply.status}); not followed`, "check GITHUB_API_URL (GitHub Enterprise Server: https://HOST/api/v3)", reply.status);
     }
     const read = spec.read(reply);
     return "invalid" in read ? { kind: "bad-answer", status: reply.status, detail: read.invalid } : { kind: "done", value: read.value };
@@ -80,6 +83,5 @@ export function gitHubClient(opts: ClientOptions): GitHubClient {
         maxAttempts: ctx.maxAttempts,
         attempt: () => attempt(spec),
       }),
-    close: transport.close,
   };
 }

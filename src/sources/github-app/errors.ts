@@ -1,6 +1,6 @@
 import { HelperError } from "../../errors";
-import { canonicalPermissions } from "../../cache/key";
-import type { Permissions } from "../../profiles";
+import { canonicalPermissions, type Permissions } from "../../profiles";
+import { oneLine } from "../../text";
 import { TransportError } from "../http";
 import { retryAfterMs, type Verdict } from "../retry";
 
@@ -133,8 +133,4 @@ export function dateOf(headers: Refusal["headers"]): number | undefined {
 function messageOf(data: unknown): string {
   const raw = typeof data === "object" && data !== null ? (data as { message?: unknown }).message : data;
   return typeof raw === "string" ? oneLine(raw) : "";
-}
-
-function oneLine(text: string): string {
-  return text.replace(/[\p{Cc}\s]+/gu, " ").trim().slice(0, 200);
 }

@@ -1,7 +1,7 @@
 import { withoutAdministrationWrite } from "../../profiles";
 import { describeScope, type Scope } from "../../scope";
 import { readTokenAnswer } from "../answer";
-import type { Token } from "../types";
+import type { Token } from "../../token";
 import type { GitHubClient, Read, Reply } from "./client";
 import { dateOf } from "./errors";
 import type { Installation } from "./installation";

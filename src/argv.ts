@@ -1,9 +1,9 @@
 import { parseArgs } from "node:util";
-import { OPTIONS } from "../options";
-import type { Flags } from "../settings";
+import { OPTIONS } from "./options";
+import type { Flags } from "./settings";
 
 /** The commands for people; anything else in action position is git's (known or future) action. */
-const CLI_COMMANDS = ["token", "profiles", "install", "uninstall", "status", "cache", "help"];
+const CLI_COMMANDS = ["token", "profiles", "install", "uninstall", "status", "cache", "grant", "help"];
 
 export interface GitInvocation {
   action: string;
@@ -11,8 +11,9 @@ export interface GitInvocation {
 }
 
 /**
- * Recognises git's invocation `[OPTIONS] <action>` with the shared option table. Returns undefined
- * for anything else (people's commands, --help, --version, a malformed option), which commander handles.
+ * Recognises git's invocation of a helper, `[OPTIONS] <action>`, with the shared option table.
+ * Returns undefined for anything else (people's commands, --help, --version, a malformed option),
+ * which commander handles.
  */
 export function gitInvocation(argv: string[]): GitInvocation | undefined {
   let parsed;
@@ -36,4 +37,12 @@ export function gitInvocation(argv: string[]): GitInvocation | undefined {
     if (value !== undefined) flags[o.key] = value;
   }
   return { action, flags: flags as Flags };
+}
+
+/**
+ * True when git runs `[OPTIONS] store`: only `store` in the action's place counts, so `install
+ * --host store` is not it. The entry scripts answer this before loading anything else.
+ */
+export function isGitStore(argv: string[]): boolean {
+  return gitInvocation(argv)?.action === "store";
 }

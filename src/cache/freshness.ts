@@ -1,0 +1,29 @@
+import { hash64 } from "../hash";
+import type { CacheEntry } from "./entry";
+
+/**
+ * When this machine refreshes a token: `marginMs` is the refresh margin; `machine` says what tells
+ * this machine from its clones (read only when needed: near the refresh point).
+ */
+export interface RefreshPolicy {
+  marginMs: number;
+  machine: () => string;
+}
+
+/**
+ * How long before expiry this machine refreshes: a fixed point between half the margin and the whole
+ * margin, derived from the machine's identity, so machines booted together from one image do not
+ * all refresh in the same second.
+ */
+export function refreshLeadMs(policy: RefreshPolicy): number {
+  const fraction = parseInt(hash64(`refresh point ${policy.machine()}`).slice(0, 8), 16) / 2 ** 32;
+  return Math.round(policy.marginMs * (0.5 + 0.5 * fraction));
+}
+
+/** Fresh: expiry is further away than this machine's refresh point. */
+export function isFresh(entry: Pick<CacheEntry, "expiresAt">, now: number, policy: RefreshPolicy): boolean {
+  const left = entry.expiresAt - now;
+  if (left > policy.marginMs) return true;
+  if (left <= policy.marginMs / 2) return false;
+  return left > refreshLeadMs(policy);
+}

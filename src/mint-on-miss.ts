@@ -1,0 +1,99 @@
+import { isUsable, servedFrom, type CacheEntry } from "./cache/entry";
+import { isHelperError, warningLine } from "./errors";
+import { hash64 } from "./hash";
+import { secretsIn, findStaticToken } from "./secrets";
+import type { Context, Miss, Network } from "./serve-token";
+import type { MintContext } from "./sources/types";
+import type { Served, Token } from "./token";
+import { redact } from "./trace";
+
+/** With a usable token in hand, a refresh inside the margin gets one attempt and this long at most. */
+export const IN_HAND_BUDGET_MS = 3000;
+
+/**
+ * The miss: mint (loading the network chunk), write the entry under the lock the cache handed over,
+ * release it. When the source fails, note the failure for other processes, then serve a token that has
+ * not expired, else the static fallback, else fail.
+ */
+export async function mintOnMiss(ctx: Context, miss: Miss): Promise<Served> {
+  const lock = miss.acquired.kind === "locked" ? miss.acquired.lock : undefined;
+  const inHand = miss.acquired.inHand;
+  try {
+    const token = await mint(ctx, miss, inHand);
+    if (lock && !lock.stillHeld()) ctx.trace("the lock was taken over while minting; not writing the cache");
+    else if (lock) remember(ctx, miss, token);
+    return { ...token, origin: originOf(miss) };
+  } catch (err) {
+    if (lock && isHelperError(err)) {
+      miss.store?.writeFailure(miss.key, { at: ctx.io.now(), code: err.code, what: err.what, hint: err.hint, status: err.status });
+    }
+    return recover(ctx, miss, err, inHand);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function mint(ctx: Context, miss: Miss, inHand?: CacheEntry): Promise<Token> {
+  const { io, trace } = ctx;
+  const network: Network = await (ctx.network ?? loadNetwork)();
+  const mintCtx: MintContext = {
+    deadline: inHand ? miss.deadline.within(IN_HAND_BUDGET_MS) : miss.deadline,
+    trace,
+    now: io.now,
+    env: io.env,
+    maxAttempts: inHand ? 1 : 100,
+    memo: miss.store?.memo(`${miss.source.kind} ${hash64(miss.source.identity)}`),
+  };
+  const started = io.now();
+  const token = await network.mintFrom(miss.source, miss.scope, mintCtx);
+  trace(`minted ${redact(token.token)} in ${io.now() - started} ms, expires ${token.expiresAt === undefined ? "never" : new Date(token.expiresAt).toISOString()}`);
+  return token;
+}
+
+/** The network side: undici, @octokit/auth-app and the sources, in their own chunk. */
+function loadNetwork(): Promise<Network> {
+  return import("./sources");
+}
+
+function remember(ctx: Context, miss: Miss, token: Token): void {
+  const { store } = miss;
+  if (!store || token.expiresAt === undefined) return;
+  const entry: CacheEntry = {
+    version: 2,
+    key: miss.key,
+    host: miss.scope.host,
+    owner: miss.scope.owner,
+    repositories: token.repositories?.length ? token.repositories : miss.scope.repositories,
+    permissions: token.permissions ?? miss.scope.permissions,
+    token: token.token,
+    expiresAt: token.expiresAt,
+    mintedAt: ctx.io.now(),
+    source: miss.source.kind,
+  };
+  try {
+    store.write(entry);
+    store.clearFailure(miss.key);
+    ctx.trace(`cache written: ${store.entryPath(miss.key)}`);
+  } catch (err) {
+    ctx.trace(`cache write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); going on uncached`);
+  }
+}
+
+/** The source failed: serve a token that has not expired, else the static fallback, else fail. */
+function recover(ctx: Context, miss: Miss, err: unknown, inHand?: CacheEntry): Served {
+  const now = ctx.io.now();
+  const usable = [miss.store?.read(miss.key), inHand].find((e): e is CacheEntry => !!e && isUsable(e, now));
+  if (usable) {
+    ctx.trace(`refresh failed (${(err as Error).message}); serving the cached token, ${Math.round((usable.expiresAt - now) / 1000)} s left`);
+    return servedFrom(usable);
+  }
+  const fallback = ctx.settings.fallbackStatic ? findStaticToken(ctx.io.env) : undefined;
+  if (!fallback) throw err;
+  const what = isHelperError(err) ? err.what : (err as Error).message;
+  ctx.io.stderr(warningLine(`${what}; using ${fallback.origin.replace(/^env /, "")} instead`, "fallback static", secretsIn(ctx.io.env)));
+  return { token: fallback.value, origin: fallback.origin };
+}
+
+function originOf(miss: Miss): string {
+  return miss.source.kind === "broker" ? "the broker" : "GitHub";
+}

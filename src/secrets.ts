@@ -1,0 +1,82 @@
+import { readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { HelperError } from "./errors";
+import type { Env } from "./io";
+
+/** A secret and where it was found, e.g. { value: "…", origin: "~/.vers/keys.json" }. */
+export interface Secret {
+  value: string;
+  origin: string;
+}
+
+/** Variables that hold secrets: their values never appear in an error line or the trace. */
+const SECRET_VARIABLES = ["VERS_API_KEY", "GITHUB_TOKEN", "GH_TOKEN", "VERS_REFRESH_TOKEN", "GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY_B64"];
+
+export function secretsIn(env: Env): string[] {
+  const values = SECRET_VARIABLES.map((name) => env[name]?.trim() ?? "");
+  const redisPassword = /^rediss?:\/\/[^@/]*:([^@/]+)@/.exec(env.VERS_REDIS_URL ?? "")?.[1];
+  return [...values, redisPassword ?? ""].filter((v) => v.length >= 8);
+}
+
+/**
+ * A file under the home folder, or undefined when $HOME is not an absolute path: with HOME empty or
+ * relative, "~/.vers/keys.json" would be read from whatever folder git runs in (a cloned repository).
+ */
+export function homeFile(homedir: string, ...parts: string[]): string | undefined {
+  return isAbsolute(homedir) ? join(homedir, ...parts) : undefined;
+}
+
+/**
+ * The Vers key: VERS_API_KEY, else ~/.vers/keys.json {"keys":{"VERS_API_KEY":…}}, else ~/.versrc {"apiKey":…}.
+ * git often runs outside the login shell that exports the variable, hence the files. A key file that
+ * exists but cannot be read as JSON is an error naming it, not a silent fall-through.
+ */
+export function findVersKey(env: Env, homedir: string): Secret | undefined {
+  const fromEnv = env.VERS_API_KEY?.trim();
+  if (fromEnv) return { value: fromEnv, origin: "env VERS_API_KEY" };
+  const keys = readJsonFile(homedir, ".vers", "keys.json") as { keys?: { VERS_API_KEY?: unknown } } | undefined;
+  const fromKeys = keys?.keys?.VERS_API_KEY;
+  if (typeof fromKeys === "string" && fromKeys.trim()) return { value: fromKeys.trim(), origin: "~/.vers/keys.json" };
+  const rc = readJsonFile(homedir, ".versrc") as { apiKey?: unknown } | undefined;
+  if (typeof rc?.apiKey === "string" && rc.apiKey.trim()) return { value: rc.apiKey.trim(), origin: "~/.versrc" };
+  return undefined;
+}
+
+/** GITHUB_TOKEN, then GH_TOKEN. */
+export function findStaticToken(env: Env): Secret | undefined {
+  for (const name of ["GITHUB_TOKEN", "GH_TOKEN"]) {
+    const value = env[name]?.trim();
+    if (value) return { value, origin: `env ${name}` };
+  }
+  return undefined;
+}
+
+/** Which variable holds the GitHub App's private key (the key itself is read only on a miss). */
+export function appKeyOrigin(env: Env): string | undefined {
+  const name = ["GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY_B64", "GITHUB_APP_PRIVATE_KEY_FILE"].find((n) => env[n]?.trim());
+  return name && `env ${name}`;
+}
+
+const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+/** A JSON file under $HOME; undefined when HOME is not absolute or the file does not exist. */
+function readJsonFile(homedir: string, ...parts: string[]): unknown {
+  const path = homeFile(homedir, ...parts);
+  if (path === undefined) return undefined;
+  const shown = `~/${parts.join("/")}`;
+  let text: string;
+  try {
+    const data = readFileSync(path);
+    if (data.length > MAX_KEY_FILE_BYTES) throw Object.assign(new Error("too large"), { code: "over 64 KiB" });
+    text = data.toString("utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw new HelperError("bad-setting", `${shown} (${path}) cannot be read (${code})`, `fix or remove ${shown}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HelperError("bad-setting", `${shown} (${path}) is not JSON`, `fix or remove ${shown}; it should look like ${parts[0] === ".versrc" ? '{"apiKey":"…"}' : '{"keys":{"VERS_API_KEY":"…"}}'}`);
+  }
+}

@@ -1,0 +1,86 @@
+import { acquire, type Acquired } from "./cache/acquire";
+import { servedFrom, type CacheEntry } from "./cache/entry";
+import { cacheFolder } from "./cache/folder";
+import type { RefreshPolicy } from "./cache/freshness";
+import { scopeKey } from "./cache/key";
+import { CacheStore } from "./cache/store";
+import { chooseSource, type NetworkSource } from "./choose-source";
+import { Deadline } from "./deadline";
+import { warningLine } from "./errors";
+import type { Io } from "./io";
+import { mintOnMiss } from "./mint-on-miss";
+import { describeScope, type Scope } from "./scope";
+import { secretsIn } from "./secrets";
+import type { Settings } from "./settings";
+import type { MintContext } from "./sources/types";
+import type { Served, Token } from "./token";
+import { redact, type Trace } from "./trace";
+
+/** What the network side offers a miss: loaded from its own chunk, only by the process that mints. */
+export interface Network {
+  mintFrom(source: NetworkSource, scope: Scope, ctx: MintContext): Promise<Token>;
+}
+
+export interface Context {
+  io: Io;
+  settings: Settings;
+  trace: Trace;
+  /** Loads the network side; tests pass a fake source. */
+  network?: () => Promise<Network>;
+}
+
+/** What a miss needs, once the cache has had its say. */
+export interface Miss {
+  source: NetworkSource;
+  scope: Scope;
+  key: string;
+  store?: CacheStore;
+  acquired: Extract<Acquired, { kind: "locked" | "uncached" }>;
+  deadline: Deadline;
+}
+
+/**
+ * The pipeline git's `get` and `token` share: source → cache → (miss) source. A fresh cached token is
+ * served without loading any network code; otherwise the miss path (mint-on-miss.ts) mints, writes
+ * and releases the lock the cache handed over.
+ */
+export async function serveToken(ctx: Context, scope: Scope): Promise<Served> {
+  const { io, settings, trace } = ctx;
+  const source = chooseSource(settings, io);
+  if (source.kind === "static") {
+    trace(`static token ${redact(source.token.value)} from ${source.token.origin}; not cached`);
+    return { token: source.token.value, origin: source.token.origin };
+  }
+  const deadline = Deadline.in(settings.timeoutMs, io.now);
+  const key = scopeKey(source.identity, scope);
+  const store = openCache(ctx);
+  const acquired: Acquired = store ? await acquire({ store, key, policy: refreshPolicy(ctx), deadline, now: io.now, sleep: io.sleep, trace }) : { kind: "uncached" };
+  switch (acquired.kind) {
+    case "fresh":
+      trace(`cache hit for ${describeScope(scope)}: ${redact(acquired.entry.token)}, ${secondsLeft(acquired.entry, io.now())} s left`);
+      return servedFrom(acquired.entry);
+    case "in-hand":
+      trace(`serving the token in hand, ${secondsLeft(acquired.entry, io.now())} s left: ${acquired.why}`);
+      return servedFrom(acquired.entry);
+  }
+  trace(acquired.inHand ? `refreshing ${describeScope(scope)}: ${secondsLeft(acquired.inHand, io.now())} s left` : `cache miss for ${describeScope(scope)}`);
+  return mintOnMiss(ctx, { source, scope, key, store, acquired, deadline });
+}
+
+/** The cache, or undefined (with a warning) when its folder cannot be trusted. */
+export function openCache(ctx: Pick<Context, "io">): CacheStore | undefined {
+  const folder = cacheFolder(ctx.io);
+  if (folder.problem) {
+    ctx.io.stderr(warningLine(folder.problem.what, folder.problem.fix, secretsIn(ctx.io.env)));
+    return undefined;
+  }
+  return new CacheStore(folder.dir, ctx.io.uid);
+}
+
+export function refreshPolicy(ctx: Pick<Context, "io" | "settings">): RefreshPolicy {
+  return { marginMs: ctx.settings.refreshMarginMs, machine: ctx.io.machineIdentity };
+}
+
+function secondsLeft(entry: CacheEntry, now: number): number {
+  return Math.round((entry.expiresAt - now) / 1000);
+}
