@@ -60,7 +60,13 @@ const COMMANDS: CommandSpec[] = [
     run: (io, flags, options: TokenOptions) => runToken(io, flags, options),
   },
   { name: "profiles", description: "list the permission profiles", options: [["--json", "as JSON"]], run: (io, _flags, options: { json?: boolean }) => runProfiles(io, options) },
-  { name: "install", description: "wire git to this helper: an empty reset, then this helper, per host", options: WHERE, globals: ["host", "profile"], run: (io, flags, options: InstallOptions) => runInstall(io, flags, options) },
+  {
+    name: "install",
+    description: "wire git to this helper: an empty reset, then the fast path (git credential-cache) and this helper, per host",
+    options: [...WHERE, ["--no-fast-path", "write the plain helper line only (every git operation starts the helper)"]],
+    globals: ["host", "profile"],
+    run: (io, flags, options: InstallOptions) => runInstall(io, flags, options),
+  },
   { name: "uninstall", description: "remove exactly what install wrote (give the same flags)", options: WHERE, globals: ["host", "profile"], run: (io, flags, options: InstallOptions) => runUninstall(io, flags, options) },
   {
     name: "status",

@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
 import { HelperError } from "./errors";
+import { runCommand } from "./run";
 
 export type ConfigScope = "global" | "system" | "local";
 
@@ -16,14 +16,12 @@ export interface GitConfig {
 /** `git config` in one scope (or, with no scope, as git reads it), through the git on PATH. */
 export function gitConfig(env: Readonly<Record<string, string | undefined>>, cwd: string, scope?: ConfigScope): GitConfig {
   const base = scope ? [`--${scope}`] : [];
-  const run = (args: string[], okCodes = [0]) =>
-    new Promise<string>((resolve, reject) => {
-      execFile("git", ["config", ...base, ...args], { env: env as NodeJS.ProcessEnv, cwd }, (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-        if (okCodes.includes(code)) resolve(stdout);
-        else reject(new HelperError("config", `git config failed: ${String(stderr || err?.message).trim().split("\n")[0]}`, scope === "local" ? "run it inside the repository for --local" : "check that git is installed and the config file is writable"));
-      });
-    });
+  const run = async (args: string[], okCodes = [0]) => {
+    const r = await runCommand("git", ["config", ...base, ...args], { env, cwd });
+    if (r.code !== null && okCodes.includes(r.code)) return r.stdout;
+    const why = (r.stderr.trim() || (r.code === null ? "git could not be run" : `exit ${r.code}`)).split("\n")[0];
+    throw new HelperError("config", `git config failed: ${why}`, scope === "local" ? "run it inside the repository for --local" : "check that git is installed and the config file is writable");
+  };
   return {
     getAll: async (key) => splitNul(await run(["-z", "--get-all", key], [0, 1])),
     getRegexp: async (regex) =>

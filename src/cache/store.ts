@@ -254,7 +254,16 @@ export class CacheStore {
 
 const ENTRY_NAME = /^[0-9a-f]{16}\.json$/;
 const LOCK_NAME = /^[0-9a-f]{16}\.json\.lock$/;
-const OURS = [ENTRY_NAME, LOCK_NAME, /^[0-9a-f]{16}\.failed$/, /^memo-[0-9a-f]{16}\.json$/, /^[0-9a-f]{16}\.(json|failed)\.[0-9a-z]+\.tmp$/, /^memo-[0-9a-f]{16}\.json\.[0-9a-z]+\.tmp$/];
+/** Every name the helper writes: entries, locks, failure notes, memos, their temporary files, and the fast path's sockets (cleared once their daemons are stopped) and hand-off gates. */
+const OURS = [
+  ENTRY_NAME,
+  LOCK_NAME,
+  /^[0-9a-f]{16}\.failed$/,
+  /^memo-[0-9a-f]{16}\.json$/,
+  /^[0-9a-f]{16}\.(json|failed)\.[0-9a-z]+\.tmp$/,
+  /^memo-[0-9a-f]{16}\.json\.[0-9a-z]+\.tmp$/,
+  /^fast-\d{1,10}-\d{1,10}\.sock(\.handoff)?$/,
+];
 
 /** An entry for status, whatever its key (status lists them all). */
 function parseEntryOfAnyKey(text: string): CacheEntry | undefined {

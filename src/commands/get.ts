@@ -1,14 +1,16 @@
+import { fastPathSocket, handOff } from "../fast-path/hand-off";
 import type { Io } from "../io";
 import { formatAnswer } from "../protocol/format";
 import { inputComplete, MAX_INPUT_BYTES, parseRequest } from "../protocol/parse";
 import { matchHost, scopeFor } from "../scope";
-import { serveToken } from "../serve-token";
+import { refreshPolicy, serveToken } from "../serve-token";
 import { resolveHosts, resolveSettings, type Flags } from "../settings";
 import { createTrace } from "../trace";
 
 /**
  * `get`: parse → settings → scope → cache → source → format. Requests for other protocols
- * or hosts get no answer and no network call.
+ * or hosts get no answer and no network call. Run through the fast path (VERS_FAST_PATH_SOCKET), it
+ * hands the token it served to git's credential-cache daemon, which answers until the refresh point.
  */
 export async function runGet(io: Io, flags: Flags): Promise<void> {
   const request = parseRequest(await io.readStdin(MAX_INPUT_BYTES, inputComplete));
@@ -24,5 +26,8 @@ export async function runGet(io: Io, flags: Flags): Promise<void> {
   const scope = scopeFor(host, request, settings);
   trace(`matched ${scope.host}${scope.owner ? ` path ${scope.owner}/${scope.repositories.join(",")}` : ""}`);
   const served = await serveToken({ io, settings, trace }, scope);
-  io.stdout(formatAnswer(served));
+  const answer = formatAnswer(served);
+  const socket = fastPathSocket(io);
+  if (socket) await handOff(io, socket, request, served, refreshPolicy({ io, settings }), trace);
+  io.stdout(answer);
 }

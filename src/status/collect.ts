@@ -47,9 +47,10 @@ export async function collectStatus(io: Io, settings: Settings, problems: Proble
   const { source, summary } = describeSource(io, settings, problems);
   const cache = describeCache(io, settings, problems);
   const config = gitConfig(io.env, io.cwd);
-  const git = await Promise.all(settings.hosts.map((host) => hostWiring(config, host, io.helperPath)));
+  const git = await Promise.all(settings.hosts.map((host) => hostWiring(config, host, io.helperPath, io.env, io.cwd)));
   for (const w of git) {
     if (!w.wired) problems.push({ what: `git is not wired to this helper for https://${w.host}`, fix: `run git-credential-vers install --host ${w.host}` });
+    else if (!w.answersFor.includes(w.host)) problems.push({ what: `git asks this helper for https://${w.host}, but as wired it answers only for ${w.answersFor.join(", ") || "no host"}`, fix: `run git-credential-vers install --host ${w.host}` });
     else if (w.others.length) problems.push({ what: `git also runs ${w.others.join(", ")} for https://${w.host}, which may store or shadow our tokens`, fix: `run git-credential-vers install --host ${w.host} (it adds an empty reset before this helper)` });
   }
   const status = {

@@ -22,8 +22,9 @@ export function renderStatus(s: Status, color: boolean): string {
   lines.push(...table(c.entries.map((e) => [e.host, scopeText(e.owner, e.repositories), permissionsText(e.permissions), left(e.secondsLeft, e.state), e.token]), ["HOST", "SCOPE", "PERMISSIONS", "LEFT", "TOKEN"]));
   for (const name of c.unreadable) lines.push(`  ${dim(`${name}: unreadable, treated as a miss`)}`);
   for (const w of s.git) {
-    const state = !w.wired ? red("not wired") : w.others.length ? red(`wired, but also ${w.others.join(", ")}`) : green("wired");
-    row("git", `https://${w.host}: ${state}`);
+    const state = !w.wired ? red("not wired") : !w.answersFor.includes(w.host) ? red(`wired, but the helper answers only for ${w.answersFor.join(", ") || "no host"}`) : w.others.length ? red(`wired, but also ${w.others.join(", ")}`) : green("wired");
+    const path = !w.wired ? "" : w.fastPath ? dim(` (fast path: ${w.daemonToken ? `its daemon holds ${w.daemonToken}` : "no token held yet"})`) : dim(" (plain line, no fast path)");
+    row("git", `https://${w.host}: ${state}${path}`);
   }
   if (s.check) row("check", s.check.ok ? green(`minted a token in ${s.check.ms} ms`) : red(s.check.message));
   for (const p of s.problems) lines.push(`${red("problem")}  ${p.what} (${p.fix})`);

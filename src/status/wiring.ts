@@ -1,5 +1,10 @@
+import { askFastPath } from "../fast-path/daemons";
+import { isFastPathDaemonLine } from "../fast-path/lines";
 import type { GitConfig } from "../git-config";
-import { isOurs } from "../helper-lines";
+import { flagValues, isOurs, ourHelperWords } from "../helper-lines";
+import type { Env } from "../io";
+import { normalizeHost, resolveHosts } from "../settings";
+import { redact } from "../trace";
 
 export interface HostWiring {
   host: string;
@@ -8,15 +13,22 @@ export interface HostWiring {
   wired: boolean;
   /** Other helpers git would also run (they could store our short-lived tokens). */
   others: string[];
+  /** True when git asks the fast path (git credential-cache) before this helper. */
+  fastPath: boolean;
+  /** The hosts this helper, as wired, answers for: its line's --host flags, else the environment's. */
+  answersFor: string[];
+  /** What the fast path's daemon answers for the host, redacted; null when it answers nothing (not started, or nothing held yet). */
+  daemonToken: string | null;
 }
 
 /**
  * Which helpers git runs for https://host: every `credential.helper` and matching
  * `credential.<url>.helper` in config order, an empty value clearing the list — as git's
  * credential.c does. URL patterns match on scheme and host (with `*` per label); a pattern with a path
- * applies to some repositories only, so it does not decide how the host as a whole is wired.
+ * applies to some repositories only, so it does not decide how the host as a whole is wired. The fast
+ * path's daemon is asked, through the very line git runs, what it holds.
  */
-export async function hostWiring(config: GitConfig, host: string, helperPath: string): Promise<HostWiring> {
+export async function hostWiring(config: GitConfig, host: string, helperPath: string, env: Env, cwd: string): Promise<HostWiring> {
   const entries = await config.getRegexp("^credential\\..*helper$");
   let helpers: string[] = [];
   for (const { key, value } of entries) {
@@ -24,8 +36,28 @@ export async function hostWiring(config: GitConfig, host: string, helperPath: st
     if (pattern && !urlMatches(pattern, host)) continue;
     helpers = value === "" ? [] : [...helpers, value];
   }
-  const wired = helpers.some((h) => isOurs(h, helperPath));
-  return { host, helpers, wired, others: helpers.filter((h) => !isOurs(h, helperPath)) };
+  const words = helpers.map((h) => ourHelperWords(h, helperPath)).find((w) => w !== undefined);
+  const daemonLine = helpers.find(isFastPathDaemonLine);
+  const token = daemonLine === undefined ? undefined : await askFastPath(daemonLine, host, env, cwd);
+  return {
+    host,
+    helpers,
+    wired: words !== undefined,
+    others: helpers.filter((h) => !isOurs(h, helperPath)),
+    fastPath: daemonLine !== undefined,
+    answersFor: words ? answeredHosts(words, env) : [],
+    daemonToken: token === undefined ? null : redact(token),
+  };
+}
+
+function answeredHosts(words: string[], env: Env): string[] {
+  const flagged = flagValues(words, "--host").map(normalizeHost);
+  if (flagged.length) return flagged;
+  try {
+    return resolveHosts({}, env);
+  } catch {
+    return [];
+  }
 }
 
 function urlMatches(pattern: string, host: string): boolean {

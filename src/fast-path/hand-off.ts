@@ -1,0 +1,81 @@
+import { closeSync, openSync, statSync, unlinkSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { cacheFolder } from "../cache/folder";
+import { refreshLeadMs, type RefreshPolicy } from "../cache/freshness";
+import type { Io } from "../io";
+import type { CredentialRequest } from "../protocol/parse";
+import { runCommand } from "../run";
+import type { Served } from "../token";
+import { redact, type Trace } from "../trace";
+import { SOCKET_NAME } from "./lines";
+
+/** The daemon checks expiry in whole seconds and may serve an entry ~2 s late: hand off this much earlier. */
+export const SAFETY_S = 5;
+/** A hand-off gate older than this was left by a killed process. */
+const GATE_STALE_MS = 10_000;
+
+/**
+ * The fast-path socket the snippet in git's config named (VERS_FAST_PATH_SOCKET), if it is one of
+ * ours: a fast-<crc>-<length>.sock in this helper's own cache folder. Anything else gets nothing.
+ */
+export function fastPathSocket(io: Pick<Io, "env" | "cacheDir" | "uid">): string | undefined {
+  const socket = io.env.VERS_FAST_PATH_SOCKET;
+  if (!socket) return undefined;
+  const folder = cacheFolder(io);
+  return !folder.problem && dirname(socket) === folder.dir && SOCKET_NAME.test(basename(socket)) ? socket : undefined;
+}
+
+/** Seconds the daemon may keep a token: until this machine's refresh point, less the safety. */
+export function daemonTimeoutSeconds(expiresAt: number, now: number, policy: RefreshPolicy): number {
+  return Math.floor((expiresAt - refreshLeadMs(policy) - now) / 1000) - SAFETY_S;
+}
+
+/**
+ * Hands the token just served to git's credential-cache daemon behind `socket`, for the same
+ * protocol/host/path git asked about, with a timeout ending before this machine's refresh point — so
+ * the daemon never serves a token this helper would refresh, and never an expired one. One process at
+ * a time (a `.handoff` gate beside the socket): concurrent stores against a fresh socket would each
+ * start a daemon. Failing to hand off costs only speed, so it is traced and otherwise ignored.
+ */
+export async function handOff(io: Io, socket: string, request: CredentialRequest, served: Served, policy: RefreshPolicy, trace: Trace): Promise<void> {
+  if (served.expiresAt === undefined) return;
+  const timeout = daemonTimeoutSeconds(served.expiresAt, io.now(), policy);
+  if (timeout <= 0) {
+    trace(`not handing ${redact(served.token)} to the fast path: its refresh point is near`);
+    return;
+  }
+  const gate = `${socket}.handoff`;
+  if (!takeGate(gate, io.now())) {
+    trace("another process is handing a token to the fast path");
+    return;
+  }
+  try {
+    const fields = [`protocol=https`, `host=${request.host}`, ...(request.path === undefined ? [] : [`path=${request.path}`])];
+    const input = [...fields, "username=x-access-token", `password=${served.token}`, `password_expiry_utc=${Math.floor(served.expiresAt / 1000)}`, "", ""].join("\n");
+    const r = await runCommand("git", ["credential-cache", "--socket", socket, "--timeout", String(timeout), "store"], { env: io.env, cwd: dirname(socket), input, timeoutMs: 3000 });
+    trace(r.code === 0 ? `handed ${redact(served.token)} to the fast path for ${timeout} s` : `git credential-cache store failed (exit ${r.code ?? "killed"}); no fast path this time`);
+  } finally {
+    try {
+      unlinkSync(gate);
+    } catch {
+      // Already gone: nothing to release.
+    }
+  }
+}
+
+function takeGate(gate: string, now: number): boolean {
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      closeSync(openSync(gate, "wx", 0o600));
+      return true;
+    } catch {
+      try {
+        if (now - statSync(gate).mtimeMs < GATE_STALE_MS) return false;
+        unlinkSync(gate);
+      } catch {
+        // Gone meanwhile: try again.
+      }
+    }
+  }
+  return false;
+}
