@@ -4,43 +4,19 @@
  * an untrusted folder and an unwritable cache root.
  */
 import { spawn } from "node:child_process";
-import { chmod, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
+import { chmod, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { helper, HELPER_BIN } from "./harness";
-import {
-  brokerCounter,
-  entryFiles,
-  expectFailure,
-  getToken,
-  lines,
-  newApiKey,
-  onlyEntry,
-  parseLines,
-  request,
-  resetBroker,
-  tempEnvs,
-} from "./fixtures";
-import { startFakeBroker, type FakeBroker } from "../servers/fake-broker";
+import { brokerCounter, entryFiles, expectFailure, getToken, lines, onlyEntry, parseLines, request, tempEnvs, useServers } from "./fixtures";
 
 const HOST = "github.com";
 const TIMEOUT_S = 3;
-let broker: FakeBroker;
-const apiKey = newApiKey();
-
-beforeAll(async () => {
-  broker = await startFakeBroker({ apiKey });
-});
-
-afterAll(async () => {
-  await broker?.close();
-});
-
-beforeEach(() => resetBroker(broker));
+const servers = useServers();
 
 const env = tempEnvs(() => ({
-  brokerUrl: broker.url,
-  apiKey,
+  brokerUrl: servers.broker.url,
+  apiKey: servers.apiKey,
   hosts: [HOST],
   wireGit: false,
   extraEnv: { VERS_TIMEOUT: String(TIMEOUT_S) },
@@ -51,38 +27,40 @@ const get = (t: Awaited<ReturnType<typeof env>>) => helper(t, ["get"], request(H
 describe("refresh margin", () => {
   it("a token with less than the 300 s margin left is refreshed on the next get", async () => {
     const t = await env();
-    const count = brokerCounter(broker);
-    broker.setLifetime(200);
+    const count = brokerCounter(servers.broker);
+    servers.broker.setLifetime(200);
     const first = await getToken(t, HOST);
     expect(count.mints()).toBe(1);
     const second = await getToken(t, HOST);
     expect(count.mints()).toBe(2);
     expect(second.token).not.toBe(first.token);
-    expect(broker.registry.lookup(second.token)).toBeDefined();
-    const expiry = Math.floor(broker.registry.lookup(second.token)!.expiresAt / 1000);
+    expect(servers.broker.registry.lookup(second.token)).toBeDefined();
+    const expiry = Math.floor(servers.broker.registry.lookup(second.token)!.expiresAt / 1000);
     expect(parseLines(second.run.stdout).password_expiry_utc).toBe(String(expiry));
   });
 
   it("with the broker down, a cached token inside the margin is served after one attempt", async () => {
     const t = await env({ extraEnv: { VERS_TIMEOUT: "15" } });
-    broker.setLifetime(200);
+    servers.broker.setLifetime(200);
     const first = await getToken(t, HOST);
-    broker.setMode("500");
-    const count = brokerCounter(broker);
-    const r = await get(t);
+    servers.broker.setMode("500");
+    const trace = join(t.home, "trace.log");
+    const count = brokerCounter(servers.broker);
+    const r = await helper({ ...t, env: { ...t.env, VERS_CREDENTIAL_TRACE: trace } }, ["get"], request(HOST));
     expect(r.code).toBe(0);
     expect(parseLines(r.stdout).password).toBe(first.token);
+    // One attempt, not retries until the 15 s deadline: the refresh gave up after its one try and the
+    // token in hand was served.
     expect(count.requests()).toBe(1);
-    // One attempt of at most ~3 s, not the 15 s deadline.
-    expect(r.ms).toBeLessThan(4500);
+    expect(await readFile(trace, "utf8")).toMatch(/refresh failed \(the broker is unavailable \(HTTP 500 after 1 try\)[^\n]*; serving the cached token, \d+ s left/);
   });
 });
 
 describe("a cold cache and a failing broker", () => {
   it("HTTP 500: exit 1 with one line naming HTTP 500, within the deadline", async () => {
     const t = await env();
-    broker.setMode("500");
-    const count = brokerCounter(broker);
+    servers.broker.setMode("500");
+    const count = brokerCounter(servers.broker);
     const r = await get(t);
     expectFailure(r, /HTTP 500/);
     expect(count.requests()).toBeGreaterThanOrEqual(2); // 5xx is retried within the deadline
@@ -91,7 +69,7 @@ describe("a cold cache and a failing broker", () => {
 
   it("a hanging broker: exit 1 within the deadline, saying it did not answer in time", async () => {
     const t = await env();
-    broker.setMode("hang");
+    servers.broker.setMode("hang");
     const r = await get(t);
     expectFailure(r, /did not answer in time/);
     expect(r.ms).toBeLessThan((TIMEOUT_S + 3) * 1000);
@@ -105,13 +83,17 @@ describe("expiry", () => {
     const entry = await onlyEntry(t.cacheDir);
     expect(entry.data.token).toBe(token);
     await writeFile(entry.path, JSON.stringify({ ...entry.data, expiresAt: Date.now() - 60_000 }) + "\n", { mode: 0o600 });
-    broker.setMode("500");
+    servers.broker.setMode("500");
     const r = await get(t);
     expect(r.stdout).not.toContain(token);
     expect(r.stderr).not.toContain(token);
     expectFailure(r, /HTTP 500/);
 
-    broker.setMode("ok");
+    // The failure is noted for 10 s (other gets fail at once); let it lapse, as time would.
+    const notes = (await readdir(t.cacheDir)).filter((n) => n.endsWith(".failed"));
+    expect(notes).toHaveLength(1);
+    await rm(join(t.cacheDir, notes[0]!));
+    servers.broker.setMode("ok");
     const again = await getToken(t, HOST);
     expect(again.token).not.toBe(token);
   });
@@ -120,8 +102,8 @@ describe("expiry", () => {
 describe("locks", () => {
   it("a get killed with SIGKILL while holding the lock does not block the next one", async () => {
     const t = await env({ extraEnv: { VERS_TIMEOUT: "15" } });
-    broker.setMode("hang");
-    const asked = broker.onRequest();
+    servers.broker.setMode("hang");
+    const asked = servers.broker.onRequest();
     const child = spawn(HELPER_BIN, ["get"], { env: t.env, cwd: t.home, stdio: ["pipe", "ignore", "ignore"] });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
     child.stdin.on("error", () => undefined);
@@ -132,12 +114,12 @@ describe("locks", () => {
     const left = (await readdir(t.cacheDir)).filter((n) => n.endsWith(".lock"));
     expect(left).toHaveLength(1);
 
-    broker.setMode("ok");
-    const count = brokerCounter(broker);
+    servers.broker.setMode("ok");
+    const count = brokerCounter(servers.broker);
     const r = await get(t);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(broker.registry.lookup(parseLines(r.stdout).password!)).toBeDefined();
+    expect(servers.broker.registry.lookup(parseLines(r.stdout).password!)).toBeDefined();
     expect(count.mints()).toBe(1);
     expect(r.ms).toBeLessThan(15_000);
   }, 30_000);
@@ -149,7 +131,7 @@ describe("damaged or untrusted cache", () => {
     ["overwritten with {garbage", async (path: string) => writeFile(path, "{garbage")],
   ])("an entry %s is a miss: the next get mints again and rewrites it", async (_name, damage) => {
     const t = await env();
-    const count = brokerCounter(broker);
+    const count = brokerCounter(servers.broker);
     const first = await getToken(t, HOST);
     const entry = await onlyEntry(t.cacheDir);
     await damage(entry.path, entry.text);
@@ -174,7 +156,7 @@ describe("damaged or untrusted cache", () => {
 
   it("a group/world-writable cache folder is not used: one warning, a fresh mint, nothing written", async () => {
     const t = await env();
-    const count = brokerCounter(broker);
+    const count = brokerCounter(servers.broker);
     const first = await getToken(t, HOST);
     await chmod(t.cacheDir, 0o777);
     const before = await snapshot(t.cacheDir);
@@ -182,7 +164,7 @@ describe("damaged or untrusted cache", () => {
     expect(r.code).toBe(0);
     const token = parseLines(r.stdout).password!;
     expect(token).not.toBe(first.token);
-    expect(broker.registry.lookup(token)).toBeDefined();
+    expect(servers.broker.registry.lookup(token)).toBeDefined();
     expect(count.mints()).toBe(2);
     const warning = lines(r.stderr);
     expect(warning).toHaveLength(1);
@@ -199,7 +181,7 @@ describe("damaged or untrusted cache", () => {
       const r = await get(t);
       expect(r.stderr).not.toContain("    at ");
       expect(r.code).toBe(0);
-      expect(broker.registry.lookup(parseLines(r.stdout).password!)).toBeDefined();
+      expect(servers.broker.registry.lookup(parseLines(r.stdout).password!)).toBeDefined();
     }
     expect(await readFile(file, "utf8")).toBe("just a file\n");
   });

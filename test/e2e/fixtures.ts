@@ -1,6 +1,7 @@
 /**
- * Shared setup for the end-to-end files: a fake broker per file, a temporary HOME per test
- * (removed after it), and small readers for the helper's output, cache folder and loaded modules.
+ * Shared setup for the end-to-end files: the servers a file runs against (a fake broker with its own
+ * API key, the TLS git host and its repositories), a temporary HOME per test (removed after it), and
+ * small readers for the helper's output, cache folder and loaded modules.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -9,10 +10,12 @@ import type { Socket } from "node:net";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, expect } from "vitest";
-import { helper, HELPER_BIN, makeTestEnv, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
-import type { FakeBroker } from "../servers/fake-broker";
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
+import { helper, HELPER_BIN, makeTestEnv, shellQuote, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
+import { startFakeBroker, type BrokerRequest, type FakeBroker } from "../servers/fake-broker";
+import { startGitHost, type GitHost } from "../servers/git-host";
 import { listenOnLoopback } from "../servers/listen";
+import { TokenRegistry } from "../servers/token-registry";
 
 export const PREFIX = "git-credential-vers: ";
 
@@ -25,6 +28,76 @@ export function newApiKey(): string {
 export function resetBroker(broker: FakeBroker): void {
   broker.setMode("ok");
   broker.setLifetime(3600);
+}
+
+/** What a file (or a describe block) runs against; see `useServers`. */
+export interface Servers {
+  /** The Vers API key the broker accepts. */
+  readonly apiKey: string;
+  /** The token registry the broker and the git host share (a fake GitHub may join it). */
+  readonly registry: TokenRegistry;
+  readonly broker: FakeBroker;
+  readonly gitHost: GitHost;
+  /** The clone URL of a repository made at start, e.g. `repo("acme/a")`. */
+  repo(path: string): string;
+}
+
+/**
+ * Starts, before the tests of the file (or of the describe block it is called in), a fake broker with
+ * a fresh API key and — when asked, or when repositories are — the TLS git host sharing its token
+ * registry, with `repos` ("owner/name") on it; closes them after those tests. Before each test the
+ * broker is put back to answering normally with hour-long tokens.
+ */
+export function useServers(o: { broker?: boolean; gitHost?: boolean; repos?: string[] } = {}): Servers {
+  const apiKey = newApiKey();
+  const registry = new TokenRegistry();
+  const urls = new Map<string, string>();
+  let broker: FakeBroker | undefined;
+  let gitHost: GitHost | undefined;
+  beforeAll(async () => {
+    [broker, gitHost] = await Promise.all([
+      o.broker === false ? undefined : startFakeBroker({ apiKey, registry }),
+      o.gitHost || o.repos?.length ? startGitHost({ registry }) : undefined,
+    ]);
+    for (const path of o.repos ?? []) {
+      const [owner, name] = path.split("/");
+      urls.set(path, await gitHost!.createRepo(owner!, name!));
+    }
+  });
+  afterAll(async () => {
+    await Promise.all([broker?.close(), gitHost?.close()]);
+  });
+  beforeEach(() => {
+    if (broker) resetBroker(broker);
+  });
+  const started = <T>(server: T | undefined, what: string): T => {
+    if (server === undefined) throw new Error(`${what} is not started (useServers starts it before the tests, if asked)`);
+    return server;
+  };
+  return {
+    apiKey,
+    registry,
+    get broker() {
+      return started(broker, "the fake broker");
+    },
+    get gitHost() {
+      return started(gitHost, "the git host");
+    },
+    repo: (path) => started(urls.get(path), `repository ${path}`),
+  };
+}
+
+/** Asserts that a command exited 0, showing its output when it did not; returns the result. */
+export function ok(r: RunResult, what: string): RunResult {
+  expect(r.code, `${what} failed:\n${r.stdout}${r.stderr}`).toBe(0);
+  return r;
+}
+
+/** The broker requests `fn` caused. */
+export async function requestsDuring(broker: FakeBroker, fn: () => Promise<unknown>): Promise<BrokerRequest[]> {
+  const before = broker.requests.length;
+  await fn();
+  return broker.requests.slice(before);
 }
 
 /** Counts what the broker does from now on. */
@@ -165,7 +238,7 @@ export async function moduleProbe(): Promise<ModuleProbe> {
 export function networkOrCliModules(paths: string[]): string[] {
   return paths.filter(
     (p) =>
-      p.endsWith("refresh.cjs") ||
+      p.endsWith("lockfile.cjs") ||
       p.endsWith("sources.cjs") ||
       p.endsWith("cli.cjs") ||
       ["undici", "@octokit", "proper-lockfile", "commander"].some((name) => p.includes(name)),
@@ -212,4 +285,16 @@ export async function startStub(status: number, body: unknown): Promise<StubServ
       return closed;
     },
   };
+}
+
+/**
+ * What `install` writes for one host, read back from git: the empty reset, the fast path's daemon line,
+ * then this helper's line running exactly `helperWords` (path and flags).
+ */
+export function expectInstalled(values: string[], helperWords: string[]): void {
+  expect(values).toHaveLength(3);
+  expect(values[0]).toBe("");
+  expect(values[1]).toMatch(/^!vers_fast_path\(\) \{ .*exec git credential-cache --socket "\$s" "\$1"/s);
+  expect(values[2]).toMatch(/^!vers_helper\(\) \{ \[ "\$1" = store \] && return 0; /);
+  expect(values[2].endsWith(` exec ${helperWords.map(shellQuote).join(" ")} "$@"; }; vers_helper`)).toBe(true);
 }

@@ -7,31 +7,27 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { credentialFill, git, helper, type RunResult, type TestEnv } from "./harness";
-import { CHUNKS_OBSERVABLE, expectFailure, lines, moduleProbe, networkOrCliModules, parseLines, PREFIX, request, tempEnvs, type ModuleProbe } from "./fixtures";
+import { credentialFill, git, helper, type TestEnv } from "./harness";
+import { CHUNKS_OBSERVABLE, expectFailure, lines, moduleProbe, networkOrCliModules, ok, parseLines, PREFIX, request, tempEnvs, useServers, type ModuleProbe } from "./fixtures";
 import { randomToken } from "../servers/fake-broker";
 import { generateAppKeys, startFakeGitHub, type FakeGitHub, type FakeInstallation, type GitHubMode } from "../servers/fake-github";
-import { startGitHost, type GitHost } from "../servers/git-host";
-import { TokenRegistry } from "../servers/token-registry";
 
 const APP_ID = "31337";
 const keys = generateAppKeys();
-const registry = new TokenRegistry();
 const ACME: FakeInstallation = { id: 1, account: "acme" };
-let gitHost: GitHost;
+/** No broker: the git host and its repositories, sharing a token registry with the fake GitHub. */
+const servers = useServers({ broker: false, repos: ["acme/a", "acme/b"] });
+const { registry } = servers;
 let gh: FakeGitHub;
-let urlA: string;
-let urlB: string;
 let probe: ModuleProbe;
 const extraGitHubs: FakeGitHub[] = [];
 
 beforeAll(async () => {
-  [gitHost, gh, probe] = await Promise.all([startGitHost({ registry }), github(), moduleProbe()]);
-  [urlA, urlB] = await Promise.all([gitHost.createRepo("acme", "a"), gitHost.createRepo("acme", "b")]);
+  [gh, probe] = await Promise.all([github(), moduleProbe()]);
 });
 
 afterAll(async () => {
-  await Promise.all([gitHost?.close(), gh?.close(), probe?.dispose(), ...extraGitHubs.map((g) => g.close())]);
+  await Promise.all([gh?.close(), probe?.dispose(), ...extraGitHubs.map((g) => g.close())]);
 });
 
 beforeEach(() => {
@@ -46,20 +42,15 @@ async function github(o: { installations?: FakeInstallation[]; pathPrefix?: stri
   return made;
 }
 
-const made = tempEnvs(() => ({ hosts: [gitHost.host], caFile: gitHost.caFile, extraEnv: { VERS_TIMEOUT: "15" } }));
+const made = tempEnvs(() => ({ hosts: [servers.gitHost.host], caFile: servers.gitHost.caFile, extraEnv: { VERS_TIMEOUT: "15" } }));
 
 /** A HOME for the github-app source: GITHUB_APP_ID, GITHUB_API_URL, the key as told (PEM by default), no VERS_API_KEY. */
 function env(extra: Record<string, string> = {}, key: Record<string, string> = { GITHUB_APP_PRIVATE_KEY: keys.pkcs1 }, api = gh): Promise<TestEnv> {
   return made({ extraEnv: { GITHUB_APP_ID: APP_ID, GITHUB_API_URL: api.url, ...key, ...extra } });
 }
 
-function ok(r: RunResult, what: string): RunResult {
-  if (r.code !== 0) throw new Error(`${what} exited ${r.code}: ${r.stderr}`);
-  return r;
-}
-
 const calls = (g: FakeGitHub) => g.requests.map((r) => `${r.method} ${r.path} ${r.status}`);
-const get = (t: TestEnv, path?: string) => helper(t, ["get"], request(gitHost.host, path ? { path } : {}));
+const get = (t: TestEnv, path?: string) => helper(t, ["get"], request(servers.gitHost.host, path ? { path } : {}));
 
 describe("clone and fetch with the key given each way", () => {
   it.each<[string, (home: string) => Promise<Record<string, string>>]>([
@@ -75,7 +66,7 @@ describe("clone and fetch with the key given each way", () => {
     Object.assign(t.env, await keyEnv(t.home));
     const before = gh.mints;
     const work = join(t.home, "a");
-    const clone = ok(await git(t, ["clone", "-q", urlA, work]), "clone");
+    const clone = ok(await git(t, ["clone", "-q", servers.repo("acme/a"), work]), "clone");
     expect(clone.stderr).toBe("");
     ok(await git(t, ["-C", work, "fetch", "-q", "origin"]), "fetch");
     expect(gh.mints - before).toBe(1);
@@ -100,8 +91,8 @@ describe("finding the installation", () => {
   it("credential.useHttpPath: one look-up per owner, the second repository of the owner mints only", async () => {
     const t = await env();
     ok(await git(t, ["config", "--global", "credential.useHttpPath", "true"]), "git config");
-    ok(await git(t, ["clone", "-q", urlA, join(t.home, "a")]), "clone a");
-    ok(await git(t, ["clone", "-q", urlB, join(t.home, "b")]), "clone b");
+    ok(await git(t, ["clone", "-q", servers.repo("acme/a"), join(t.home, "a")]), "clone a");
+    ok(await git(t, ["clone", "-q", servers.repo("acme/b"), join(t.home, "b")]), "clone b");
     ok(await git(t, ["-C", join(t.home, "b"), "fetch", "-q", "origin"]), "fetch b");
     expect(calls(gh)).toEqual([
       "GET /repos/acme/a/installation 200",
@@ -112,8 +103,8 @@ describe("finding the installation", () => {
 
   it("without a path: the app's only installation, one org-wide token for both repositories", async () => {
     const t = await env();
-    ok(await git(t, ["clone", "-q", urlA, join(t.home, "a")]), "clone a");
-    ok(await git(t, ["clone", "-q", urlB, join(t.home, "b")]), "clone b");
+    ok(await git(t, ["clone", "-q", servers.repo("acme/a"), join(t.home, "a")]), "clone a");
+    ok(await git(t, ["clone", "-q", servers.repo("acme/b"), join(t.home, "b")]), "clone b");
     expect(calls(gh)).toEqual(["GET /app/installations 200", "POST /app/installations/1/access_tokens 201"]);
   });
 
@@ -123,7 +114,7 @@ describe("finding the installation", () => {
     expectFailure(await get(t), /the GitHub App has 2 installations \(globex, acme\) and git sent no repository path.*set GITHUB_INSTALLATION_ID, or run `git config --global credential.useHttpPath true`/);
     expect(two.mints).toBe(0);
     ok(await git(t, ["config", "--global", "credential.useHttpPath", "true"]), "git config");
-    ok(await git(t, ["clone", "-q", urlA, join(t.home, "a")]), "clone a");
+    ok(await git(t, ["clone", "-q", servers.repo("acme/a"), join(t.home, "a")]), "clone a");
     expect(calls(two).slice(-2)).toEqual(["GET /repos/acme/a/installation 200", "POST /app/installations/1/access_tokens 201"]);
   });
 });
@@ -134,7 +125,7 @@ describe("a wrong key", () => {
     const t = await env({}, { GITHUB_APP_PRIVATE_KEY: other.pkcs1 });
     const line = expectFailure(await get(t), /^git-credential-vers: GitHub rejected the GitHub App's JWT \(HTTP 401: A JSON web token could not be decoded\) \(check that GITHUB_APP_ID 31337 matches the key, that the key is the app's current private key, and the machine clock\)$/);
     expect(line).not.toContain(other.pkcs1.split("\n")[1]!);
-    const fill = await credentialFill(t, { protocol: "https", host: gitHost.host });
+    const fill = await credentialFill(t, { protocol: "https", host: servers.gitHost.host });
     expect(fill.code).not.toBe(0);
     expect(parseLines(fill.stdout).password).toBeUndefined();
     expect(fill.stderr).not.toContain("    at ");
@@ -154,7 +145,7 @@ describe("elsewhere", () => {
     registry.add({ token: staticToken, expiresAt: Date.now() + 3600_000, repositories: null, permissions: { contents: "read", metadata: "read" } });
     gh.setMode("500");
     const t = await env({ VERS_FALLBACK: "static", GITHUB_TOKEN: staticToken, VERS_TIMEOUT: "2" });
-    const clone = ok(await git(t, ["clone", "-q", urlA, join(t.home, "a")]), "clone");
+    const clone = ok(await git(t, ["clone", "-q", servers.repo("acme/a"), join(t.home, "a")]), "clone");
     const warnings = lines(clone.stderr);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^git-credential-vers: GitHub is unavailable \(HTTP 500 after \d+ tries\); using GITHUB_TOKEN instead \(fallback static\)$/);
@@ -165,7 +156,7 @@ describe("elsewhere", () => {
     const ghes = await github({ pathPrefix: "/api/v3" });
     const t = await env({}, undefined, ghes);
     expect(t.env.GITHUB_API_URL).toMatch(/\/api\/v3$/);
-    ok(await git(t, ["clone", "-q", urlA, join(t.home, "a")]), "clone");
+    ok(await git(t, ["clone", "-q", servers.repo("acme/a"), join(t.home, "a")]), "clone");
     expect(calls(ghes)).toEqual(["GET /app/installations 200", "POST /app/installations/1/access_tokens 201"]);
   });
 
@@ -173,7 +164,7 @@ describe("elsewhere", () => {
     const ahead = await github({ clockOffsetSeconds: 600 });
     const t = await env({}, undefined, ahead);
     const work = join(t.home, "a");
-    ok(await git(t, ["clone", "-q", urlA, work]), "clone");
+    ok(await git(t, ["clone", "-q", servers.repo("acme/a"), work]), "clone");
     ok(await git(t, ["-C", work, "fetch", "-q", "origin"]), "fetch");
     expect(ahead.mints).toBe(1);
     expect(ahead.requests.map((r) => r.status)).toEqual([401, 200, 401, 201]);

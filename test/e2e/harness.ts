@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -95,7 +95,7 @@ function baseEnv(home: string, o: TestEnvOptions): Record<string, string> {
   return { ...env, ...o.extraEnv };
 }
 
-function shellQuote(word: string): string {
+export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./,:=+@%-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -129,6 +129,15 @@ async function wireGit(t: TestEnv, hosts: string[], helperArgs: string[]): Promi
   for (const [key, value] of entries) await gitConfigAdd(t.env, file, key, value);
 }
 
+/**
+ * Stops the git credential-cache daemons the fast path started for a HOME (they outlive the helper):
+ * `git credential-cache --socket S exit` for each fast-*.sock in its cache folder.
+ */
+export async function stopFastPathDaemons(cacheDir: string, env: Record<string, string>): Promise<void> {
+  const sockets = (await readdir(cacheDir).catch(() => [] as string[])).filter((n) => /^fast-\d+-\d+\.sock$/.test(n));
+  await Promise.all(sockets.map((n) => run("git", ["credential-cache", "--socket", join(cacheDir, n), "exit"], { env, timeoutMs: 10_000 })));
+}
+
 /** A temporary HOME with an environment that holds only what the tests set. */
 export async function makeTestEnv(o: TestEnvOptions): Promise<TestEnv> {
   const home = await mkdtemp(join(tmpdir(), "vers-home-"));
@@ -136,7 +145,10 @@ export async function makeTestEnv(o: TestEnvOptions): Promise<TestEnv> {
     home,
     env: baseEnv(home, o),
     cacheDir: join(home, ".cache", "git-credential-vers"),
-    cleanup: () => rm(home, { recursive: true, force: true }),
+    cleanup: async () => {
+      await stopFastPathDaemons(join(home, ".cache", "git-credential-vers"), t.env);
+      await rm(home, { recursive: true, force: true });
+    },
   };
   if (o.wireGit ?? true) await wireGit(t, o.hosts, o.helperArgs ?? []);
   return t;

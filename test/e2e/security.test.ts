@@ -14,41 +14,33 @@ import {
   lines,
   moduleProbe,
   networkOrCliModules,
-  newApiKey,
   parseLines,
   request,
-  resetBroker,
   tempEnvs,
+  useServers,
   type ModuleProbe,
 } from "./fixtures";
-import { startFakeBroker, type FakeBroker } from "../servers/fake-broker";
-import { startGitHost, type GitHost } from "../servers/git-host";
-import { TokenRegistry } from "../servers/token-registry";
 
-let broker: FakeBroker;
-let gitHost: GitHost;
+const servers = useServers({ gitHost: true });
 let probe: ModuleProbe;
-const apiKey = newApiKey();
 
 beforeAll(async () => {
-  const registry = new TokenRegistry();
-  [broker, gitHost, probe] = await Promise.all([startFakeBroker({ apiKey, registry }), startGitHost({ registry }), moduleProbe()]);
+  probe = await moduleProbe();
 });
 
 afterAll(async () => {
-  await Promise.all([broker?.close(), gitHost?.close(), probe?.dispose()]);
+  await probe?.dispose();
 });
 
 beforeEach(async () => {
-  resetBroker(broker);
   await probe.reset();
 });
 
 /** The git host (127.0.0.1:PORT) and github.com are the configured hosts. */
 const env = tempEnvs(() => ({
-  brokerUrl: broker.url,
-  apiKey,
-  hosts: [gitHost.host, "github.com"],
+  brokerUrl: servers.broker.url,
+  apiKey: servers.apiKey,
+  hosts: [servers.gitHost.host, "github.com"],
   wireGit: false,
   extraEnv: { VERS_TIMEOUT: "10" },
 }));
@@ -60,14 +52,14 @@ function raw(fields: Record<string, string>): string {
 }
 
 function otherPort(): string {
-  const port = Number(gitHost.host.split(":")[1]);
+  const port = Number(servers.gitHost.host.split(":")[1]);
   return `127.0.0.1:${port === 65535 ? port - 1 : port + 1}`;
 }
 
 describe("matching", () => {
   const refused: Array<[string, () => string]> = [
     ["another host", () => raw({ protocol: "https", host: "example.com" })],
-    ["protocol=http for the git host", () => raw({ protocol: "http", host: gitHost.host })],
+    ["protocol=http for the git host", () => raw({ protocol: "http", host: servers.gitHost.host })],
     ["protocol=http for github.com", () => raw({ protocol: "http", host: "github.com" })],
     ["protocol=ssh", () => raw({ protocol: "ssh", host: "github.com" })],
     ["no protocol", () => raw({ host: "github.com" })],
@@ -75,8 +67,8 @@ describe("matching", () => {
     ["github.com.evil.example", () => raw({ protocol: "https", host: "github.com.evil.example" })],
     ["evilgithub.com", () => raw({ protocol: "https", host: "evilgithub.com" })],
     ["evil-127.0.0.1", () => raw({ protocol: "https", host: "evil-127.0.0.1" })],
-    ["evil-127.0.0.1 with the git host's port", () => raw({ protocol: "https", host: `evil-${gitHost.host}` })],
-    ["the git host's host with a suffix", () => raw({ protocol: "https", host: `${gitHost.host}.evil.example` })],
+    ["evil-127.0.0.1 with the git host's port", () => raw({ protocol: "https", host: `evil-${servers.gitHost.host}` })],
+    ["the git host's host with a suffix", () => raw({ protocol: "https", host: `${servers.gitHost.host}.evil.example` })],
     ["the git host's address with another port", () => raw({ protocol: "https", host: otherPort() })],
     ["the git host's address without its port", () => raw({ protocol: "https", host: "127.0.0.1" })],
     ["github.com with a port", () => raw({ protocol: "https", host: "github.com:8443" })],
@@ -85,7 +77,7 @@ describe("matching", () => {
 
   it.each(refused)("%s: no answer, exit 0, nobody contacted", async (_name, input) => {
     const t = await env();
-    const count = brokerCounter(broker);
+    const count = brokerCounter(servers.broker);
     const r = await helper(t, ["get"], input());
     expect(r).toMatchObject({ code: 0, stdout: "", stderr: "" });
     expect(count.requests()).toBe(0);
@@ -94,31 +86,31 @@ describe("matching", () => {
   // Positive controls, so the refusals above are refusals of the host and not of everything.
   // URL schemes are case-insensitive (RFC 3986) and HTTPS is still TLS: protocol=HTTPS is https.
   it.each<[string, () => string]>([
-    ["the git host", () => raw({ protocol: "https", host: gitHost.host })],
-    ["protocol=HTTPS for the git host", () => raw({ protocol: "HTTPS", host: gitHost.host })],
+    ["the git host", () => raw({ protocol: "https", host: servers.gitHost.host })],
+    ["protocol=HTTPS for the git host", () => raw({ protocol: "HTTPS", host: servers.gitHost.host })],
     ["GitHub.COM (hosts compare case-insensitively)", () => raw({ protocol: "https", host: "GitHub.COM" })],
     ["url=https://github.com/acme/widgets.git", () => raw({ url: "https://github.com/acme/widgets.git" })],
   ])("%s: answered", async (_name, input) => {
     const t = await env();
-    const count = brokerCounter(broker);
+    const count = brokerCounter(servers.broker);
     const r = await helper(t, ["get"], input());
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(broker.registry.lookup(parseLines(r.stdout).password!)).toBeDefined();
+    expect(servers.broker.registry.lookup(parseLines(r.stdout).password!)).toBeDefined();
     expect(count.mints()).toBe(1);
   });
 });
 
 describe("bad input", () => {
   const badInputs: Array<[string, () => string]> = [
-    ["a line without =", () => `protocol=https\nhost=${gitHost.host}\nthis line has no equals sign\n\n`],
-    ["a NUL byte", () => `protocol=https\nhost=${gitHost.host}\0\n\n`],
-    ["more than 1 MiB", () => `protocol=https\nhost=${gitHost.host}\npath=acme/${"a".repeat(1536 * 1024)}\n\n`],
+    ["a line without =", () => `protocol=https\nhost=${servers.gitHost.host}\nthis line has no equals sign\n\n`],
+    ["a NUL byte", () => `protocol=https\nhost=${servers.gitHost.host}\0\n\n`],
+    ["more than 1 MiB", () => `protocol=https\nhost=${servers.gitHost.host}\npath=acme/${"a".repeat(1536 * 1024)}\n\n`],
   ];
 
   it.each(badInputs)("get with %s: exit 1, nothing on stdout, one line on stderr, no request", async (_name, input) => {
     const t = await env();
-    const count = brokerCounter(broker);
+    const count = brokerCounter(servers.broker);
     const r = await helper(t, ["get"], input());
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
@@ -130,15 +122,15 @@ describe("bad input", () => {
 
   it.each(badInputs)("erase with %s: exit 0, nothing on stdout, one line on stderr, cache untouched", async (_name, input) => {
     const t = await env();
-    const { token } = await getToken(t, gitHost.host);
+    const { token } = await getToken(t, servers.gitHost.host);
     const r = await helper(t, ["erase"], input());
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("");
     expect(lines(r.stderr)).toHaveLength(1);
     expect(r.stderr).toMatch(/^git-credential-vers: /);
     expect(r.stderr).not.toContain("    at ");
-    const count = brokerCounter(broker);
-    expect((await getToken(t, gitHost.host)).token).toBe(token);
+    const count = brokerCounter(servers.broker);
+    expect((await getToken(t, servers.gitHost.host)).token).toBe(token);
     expect(count.requests()).toBe(0);
   });
 });
@@ -146,19 +138,19 @@ describe("bad input", () => {
 describe("trace", () => {
   it("VERS_CREDENTIAL_TRACE=1 traces a miss and a hit to stderr without the token or the key", async () => {
     const t = await env({ extraEnv: { VERS_CREDENTIAL_TRACE: "1" } });
-    const cold = await helper(t, ["get"], request(gitHost.host));
+    const cold = await helper(t, ["get"], request(servers.gitHost.host));
     expect(cold.code).toBe(0);
     const token = parseLines(cold.stdout).password!;
-    expect(broker.registry.lookup(token)).toBeDefined();
+    expect(servers.broker.registry.lookup(token)).toBeDefined();
     expect(cold.stderr).toContain("cache miss");
     expect(cold.stderr).toContain("HTTP 201");
-    const hit = await helper(t, ["get"], request(gitHost.host));
+    const hit = await helper(t, ["get"], request(servers.gitHost.host));
     expect(hit.code).toBe(0);
     expect(parseLines(hit.stdout).password).toBe(token);
     expect(hit.stderr).toContain("cache hit");
     for (const stderr of [cold.stderr, hit.stderr]) {
       expect(stderr).not.toContain(token);
-      expect(stderr).not.toContain(apiKey);
+      expect(stderr).not.toContain(servers.apiKey);
     }
   });
 
@@ -166,8 +158,8 @@ describe("trace", () => {
     const t = await env();
     const file = join(t.home, "trace.log");
     t.env.VERS_CREDENTIAL_TRACE = file;
-    const cold = await helper(t, ["get"], request(gitHost.host));
-    const hit = await helper(t, ["get"], request(gitHost.host));
+    const cold = await helper(t, ["get"], request(servers.gitHost.host));
+    const hit = await helper(t, ["get"], request(servers.gitHost.host));
     expect(cold).toMatchObject({ code: 0, stderr: "" });
     expect(hit).toMatchObject({ code: 0, stderr: "" });
     const token = parseLines(cold.stdout).password!;
@@ -178,7 +170,7 @@ describe("trace", () => {
     // Appended: the miss comes before the hit.
     expect(trace.indexOf("cache miss")).toBeLessThan(trace.indexOf("cache hit"));
     expect(trace).not.toContain(token);
-    expect(trace).not.toContain(apiKey);
+    expect(trace).not.toContain(servers.apiKey);
   });
 });
 
@@ -193,23 +185,24 @@ describe.skipIf(!CHUNKS_OBSERVABLE)("lazy loading (bin/ only: the single binary 
     return runs[0]!;
   }
 
-  it("a cold get loads the miss path (refresh.cjs)", async () => {
+  it("a cold get loads the lock and network chunks (lockfile.cjs, sources.cjs)", async () => {
     const t = await env();
-    const loaded = await probed(t, ["get"], request(gitHost.host));
-    expect(loaded.some((p) => p.endsWith("refresh.cjs"))).toBe(true);
+    const loaded = await probed(t, ["get"], request(servers.gitHost.host));
+    expect(loaded.some((p) => p.endsWith("lockfile.cjs"))).toBe(true);
+    expect(loaded.some((p) => p.endsWith("sources.cjs"))).toBe(true);
   });
 
   it("a cache hit loads no network, lock or CLI code", async () => {
     const t = await env();
-    await getToken(t, gitHost.host);
-    const loaded = await probed(t, ["get"], request(gitHost.host));
+    await getToken(t, servers.gitHost.host);
+    const loaded = await probed(t, ["get"], request(servers.gitHost.host));
     expect(loaded.some((p) => p.endsWith("main.cjs"))).toBe(true);
     expect(networkOrCliModules(loaded)).toEqual([]);
   });
 
   it("store loads no network, lock or CLI code", async () => {
     const t = await env();
-    const loaded = await probed(t, ["store"], request(gitHost.host, { username: "x-access-token", password: "ghs_x" }));
+    const loaded = await probed(t, ["store"], request(servers.gitHost.host, { username: "x-access-token", password: "ghs_x" }));
     expect(loaded.length).toBeGreaterThan(0); // the entry script itself
     expect(networkOrCliModules(loaded)).toEqual([]);
   });

@@ -2,14 +2,11 @@
  * `status [--json] [--check]` and `cache clear`: what is configured, where the key came from, the
  * cache and its entries (tokens redacted), whether git is wired; exit 1 when something is wrong.
  */
-import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { credentialFill, helper, makeTestEnv, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
-import { startFakeBroker, type FakeBroker } from "../servers/fake-broker";
-import { startGitHost, type GitHost } from "../servers/git-host";
-import { TokenRegistry } from "../servers/token-registry";
+import { beforeAll, describe, expect, it } from "vitest";
+import { credentialFill, helper, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
+import { ok, tempEnvs, useServers } from "./fixtures";
 
 interface StatusJson {
   version: string;
@@ -22,41 +19,21 @@ interface StatusJson {
   check?: { ok: boolean; message: string };
 }
 
-const apiKey = `vers_test_${randomBytes(16).toString("hex")}`;
-let broker: FakeBroker;
-let host: GitHost;
+const servers = useServers({ gitHost: true });
 let version: string;
-const envs: TestEnv[] = [];
 
 beforeAll(async () => {
-  const registry = new TokenRegistry();
-  broker = await startFakeBroker({ apiKey, registry });
-  host = await startGitHost({ registry });
   const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   version = pkg.version;
 });
 
-afterAll(async () => {
-  await host?.close();
-  await broker?.close();
-});
-
-afterEach(async () => {
-  broker.setMode("ok");
-  await Promise.all(envs.splice(0).map((t) => t.cleanup()));
-});
+const made = tempEnvs(() => ({ brokerUrl: servers.broker.url, apiKey: servers.apiKey, hosts: [servers.gitHost.host], caFile: servers.gitHost.caFile, wireGit: false }));
 
 /** A HOME wired by the helper's own `install`, as a user would do it. */
 async function installedEnv(o: Partial<TestEnvOptions> = {}): Promise<TestEnv> {
-  const t = await makeTestEnv({ brokerUrl: broker.url, apiKey, hosts: [host.host], caFile: host.caFile, wireGit: false, ...o });
-  envs.push(t);
+  const t = await made(o);
   ok(await helper(t, ["install", "--global"]), "install");
   return t;
-}
-
-function ok(r: RunResult, what: string): RunResult {
-  expect(r.code, `${what} failed:\n${r.stdout}${r.stderr}`).toBe(0);
-  return r;
 }
 
 async function statusJson(t: TestEnv, extra: string[] = []): Promise<{ r: RunResult; s: StatusJson }> {
@@ -65,7 +42,7 @@ async function statusJson(t: TestEnv, extra: string[] = []): Promise<{ r: RunRes
 }
 
 async function getToken(t: TestEnv): Promise<string> {
-  const r = ok(await credentialFill(t, { protocol: "https", host: host.host }), "git credential fill");
+  const r = ok(await credentialFill(t, { protocol: "https", host: servers.gitHost.host }), "git credential fill");
   const password = /^password=(.+)$/m.exec(r.stdout)?.[1];
   expect(password, r.stdout).toBeDefined();
   return password!;
@@ -91,19 +68,18 @@ describe("status", () => {
     expect(s.version).toBe(version);
     expect(s.source.kind).toBe("broker");
     expect(s.source.keyFrom).toBe("env VERS_API_KEY");
-    expect(s.settings.hosts).toEqual([host.host]);
+    expect(s.settings.hosts).toEqual([servers.gitHost.host]);
     expect(s.cache.mode).toBe("700");
     expect(s.cache.entries).toHaveLength(1);
     expect(s.cache.entries[0]!.state).toBe("fresh");
     expect(s.cache.entries[0]!.token).toBe(`…${token.slice(-4)}`);
     expect(s.git[0]!.wired).toBe(true);
     expect(s.problems).toEqual([]);
-    expectNoSecrets(r, token, apiKey);
+    expectNoSecrets(r, token, servers.apiKey);
   });
 
   it("not wired: exit 1 and a problem that says to run install", async () => {
-    const t = await makeTestEnv({ brokerUrl: broker.url, apiKey, hosts: [host.host], caFile: host.caFile, wireGit: false });
-    envs.push(t);
+    const t = await made();
     const { r, s } = await statusJson(t);
     expect(r.code).toBe(1);
     expect(s.git[0]!.wired).toBe(false);
@@ -133,15 +109,15 @@ describe("status", () => {
 
   it("--check mints once when the broker works, and reports its refusal when it does not", async () => {
     const t = await installedEnv();
-    let mintsBefore = broker.mints;
+    let mintsBefore = servers.broker.mints;
     ok(await helper(t, ["status"]), "status");
-    expect(broker.mints - mintsBefore, "plain status mints nothing").toBe(0);
+    expect(servers.broker.mints - mintsBefore, "plain status mints nothing").toBe(0);
     const checked = ok(await helper(t, ["status", "--check"]), "status --check");
-    expect(broker.mints - mintsBefore).toBe(1);
-    expectNoSecrets(checked, apiKey);
+    expect(servers.broker.mints - mintsBefore).toBe(1);
+    expectNoSecrets(checked, servers.apiKey);
 
-    broker.setMode("401");
-    mintsBefore = broker.mints;
+    servers.broker.setMode("401");
+    mintsBefore = servers.broker.mints;
     const human = await helper(t, ["status", "--check"]);
     expect(human.code).toBe(1);
     expect(human.stdout).toContain("the broker rejected VERS_API_KEY (HTTP 401)");
@@ -149,8 +125,8 @@ describe("status", () => {
     expect(r.code).toBe(1);
     expect(s.check?.ok).toBe(false);
     expect(s.check?.message).toContain("HTTP 401");
-    expect(broker.mints - mintsBefore).toBe(0);
-    expectNoSecrets(r, apiKey);
+    expect(servers.broker.mints - mintsBefore).toBe(0);
+    expectNoSecrets(r, servers.apiKey);
   });
 
   it("human status (not a TTY) has no ANSI escapes and the same facts", async () => {
@@ -158,10 +134,10 @@ describe("status", () => {
     const token = await getToken(t);
     const r = ok(await helper(t, ["status"]), "status");
     expect(r.stdout).not.toMatch(/\x1b/); // eslint-disable-line no-control-regex
-    const facts = [version, "broker", broker.url, "env VERS_API_KEY", host.host, t.cacheDir, "700", `…${token.slice(-4)}`, `…${apiKey.slice(-4)}`, "wired"];
+    const facts = [version, "broker", servers.broker.url, "env VERS_API_KEY", servers.gitHost.host, t.cacheDir, "700", `…${token.slice(-4)}`, `…${servers.apiKey.slice(-4)}`, "wired"];
     for (const fact of facts) expect(r.stdout, fact).toContain(fact);
     expect(r.stdout).not.toMatch(/not wired/);
-    expectNoSecrets(r, token, apiKey);
+    expectNoSecrets(r, token, servers.apiKey);
   });
 
   it.each([
@@ -170,24 +146,24 @@ describe("status", () => {
   ])("reports the key origin $origin when the key comes from that file", async ({ origin, file, content }) => {
     const t = await installedEnv({ apiKey: undefined });
     await mkdir(join(t.home, ".vers"), { recursive: true, mode: 0o700 });
-    await writeFile(join(t.home, ...file), JSON.stringify(content(apiKey)), { mode: 0o600 });
+    await writeFile(join(t.home, ...file), JSON.stringify(content(servers.apiKey)), { mode: 0o600 });
     const token = await getToken(t);
-    expect(broker.registry.lookup(token)).toBeDefined();
+    expect(servers.broker.registry.lookup(token)).toBeDefined();
     const { r, s } = await statusJson(t);
     expect(r.code, r.stdout).toBe(0);
     expect(s.source.kind).toBe("broker");
     expect(s.source.keyFrom).toBe(origin);
-    expectNoSecrets(r, token, apiKey);
+    expectNoSecrets(r, token, servers.apiKey);
   });
 });
 
 describe("cache clear", () => {
   it("removes the entries: the next get mints again", async () => {
     const t = await installedEnv();
-    const mintsBefore = broker.mints;
+    const mintsBefore = servers.broker.mints;
     const first = await getToken(t);
     expect(await getToken(t)).toBe(first);
-    expect(broker.mints - mintsBefore).toBe(1);
+    expect(servers.broker.mints - mintsBefore).toBe(1);
 
     ok(await helper(t, ["cache", "clear"]), "cache clear");
     const { s } = await statusJson(t);
@@ -195,6 +171,6 @@ describe("cache clear", () => {
 
     const second = await getToken(t);
     expect(second).not.toBe(first);
-    expect(broker.mints - mintsBefore).toBe(2);
+    expect(servers.broker.mints - mintsBefore).toBe(2);
   });
 });

@@ -1,57 +1,27 @@
 /**
  * `git-credential-vers token` and `profiles`: tokens for gh, curl and SDKs, through the same cache.
  */
-import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { request } from "node:https";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { helper, makeTestEnv, type RunResult, type TestEnv } from "./harness";
-import { DEFAULT_PERMISSIONS, startFakeBroker, type BrokerRequest, type FakeBroker } from "../servers/fake-broker";
-import { startGitHost, type GitHost } from "../servers/git-host";
-import { TokenRegistry } from "../servers/token-registry";
+import { describe, expect, it } from "vitest";
+import { helper } from "./harness";
+import { ok, requestsDuring, tempEnvs, useServers } from "./fixtures";
+import { DEFAULT_PERMISSIONS } from "../servers/fake-broker";
 import { SPEC_PROFILES } from "../spec-profiles";
 
-const apiKey = `vers_test_${randomBytes(16).toString("hex")}`;
-let broker: FakeBroker;
-let host: GitHost;
-const envs: TestEnv[] = [];
+const servers = useServers({ repos: ["acme/a"] });
 
-beforeAll(async () => {
-  const registry = new TokenRegistry();
-  broker = await startFakeBroker({ apiKey, registry });
-  host = await startGitHost({ registry });
-  await host.createRepo("acme", "a");
-});
-
-afterAll(async () => {
-  await host?.close();
-  await broker?.close();
-});
-
-afterEach(async () => {
-  await Promise.all(envs.splice(0).map((t) => t.cleanup()));
-});
-
-async function newEnv(): Promise<TestEnv> {
-  const t = await makeTestEnv({ brokerUrl: broker.url, apiKey, hosts: [host.host], caFile: host.caFile, wireGit: false });
-  envs.push(t);
-  return t;
-}
-
-function ok(r: RunResult, what: string): RunResult {
-  expect(r.code, `${what} failed:\n${r.stderr}`).toBe(0);
-  return r;
-}
-
-async function requestsDuring(fn: () => Promise<unknown>): Promise<BrokerRequest[]> {
-  const before = broker.requests.length;
-  await fn();
-  return broker.requests.slice(before);
-}
+const env = tempEnvs(() => ({
+  brokerUrl: servers.broker.url,
+  apiKey: servers.apiKey,
+  hosts: [servers.gitHost.host],
+  caFile: servers.gitHost.caFile,
+  wireGit: false,
+}));
 
 /** GET with Basic auth x-access-token:<token>, trusting the git host's CA: what curl or gh would do. */
 async function httpsStatus(url: string, token: string): Promise<number> {
-  const ca = await readFile(host.caFile);
+  const ca = await readFile(servers.gitHost.caFile);
   const auth = Buffer.from(`x-access-token:${token}`).toString("base64");
   return new Promise((resolve, reject) => {
     const req = request(url, { ca, headers: { authorization: `Basic ${auth}` } }, (res) => {
@@ -65,21 +35,21 @@ async function httpsStatus(url: string, token: string): Promise<number> {
 
 describe("token", () => {
   it("prints the token alone and a newline", async () => {
-    const t = await newEnv();
-    const mintsBefore = broker.mints;
+    const t = await env();
+    const mintsBefore = servers.broker.mints;
     const r = ok(await helper(t, ["token"]), "token");
     expect(r.stdout).toMatch(/^\S+\n$/);
-    expect(broker.mints - mintsBefore).toBe(1);
-    expect(broker.registry.lookup(r.stdout.trim())).toBeDefined();
+    expect(servers.broker.mints - mintsBefore).toBe(1);
+    expect(servers.broker.registry.lookup(r.stdout.trim())).toBeDefined();
   });
 
   it("accepts every --repo form for one repository, with exactly one mint", async () => {
-    const t = await newEnv();
-    const h = host.host;
+    const t = await env();
+    const h = servers.gitHost.host;
     const forms = ["acme/a", "acme/a.git", `${h}/acme/a`, `${h}/acme/a.git`, `https://${h}/acme/a`, `https://${h}/acme/a.git`];
-    const mintsBefore = broker.mints;
+    const mintsBefore = servers.broker.mints;
     const tokens: string[] = [];
-    const requests = await requestsDuring(async () => {
+    const requests = await requestsDuring(servers.broker, async () => {
       for (const form of forms) {
         const r = ok(await helper(t, ["token", "--repo", form]), `token --repo ${form}`);
         expect(r.stdout, form).toMatch(/^\S+\n$/);
@@ -87,16 +57,16 @@ describe("token", () => {
       }
     });
     expect(new Set(tokens).size).toBe(1);
-    expect(broker.mints - mintsBefore).toBe(1);
+    expect(servers.broker.mints - mintsBefore).toBe(1);
     expect(requests.map((q) => q.json)).toEqual([{ repositories: ["a"] }]);
-    expect(broker.registry.lookup(tokens[0]!)?.repositories).toEqual(["a"]);
+    expect(servers.broker.registry.lookup(tokens[0]!)?.repositories).toEqual(["a"]);
   });
 
   it("--json gives token, expires_at (ISO, in the future), permissions and repositories", async () => {
-    const t = await newEnv();
+    const t = await env();
     const org = JSON.parse(ok(await helper(t, ["token", "--json"]), "token --json").stdout) as Record<string, unknown>;
     expect(typeof org.token).toBe("string");
-    expect(broker.registry.lookup(org.token as string)).toBeDefined();
+    expect(servers.broker.registry.lookup(org.token as string)).toBeDefined();
     expect(org.expires_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
     expect(Date.parse(org.expires_at as string)).toBeGreaterThan(Date.now());
     expect(org.permissions).toEqual(DEFAULT_PERMISSIONS);
@@ -104,7 +74,7 @@ describe("token", () => {
 
     const scoped = JSON.parse(ok(await helper(t, ["token", "--json", "--repo", "acme/a", "--profile", "clone"]), "scoped --json").stdout) as Record<string, unknown>;
     expect(scoped.token).not.toBe(org.token);
-    expect(broker.registry.lookup(scoped.token as string)).toMatchObject({ repositories: ["a"], permissions: { contents: "read" } });
+    expect(servers.broker.registry.lookup(scoped.token as string)).toMatchObject({ repositories: ["a"], permissions: { contents: "read" } });
     expect(Date.parse(scoped.expires_at as string)).toBeGreaterThan(Date.now());
     expect(scoped.permissions).toEqual({ contents: "read" });
     expect(Array.isArray(scoped.repositories)).toBe(true);
@@ -113,10 +83,10 @@ describe("token", () => {
   });
 
   it("refuses a malformed --repo in one line, printing nothing and asking the broker nothing", async () => {
-    const t = await newEnv();
-    const bad = ["acme", "a/b/c/d", `http://${host.host}/acme/a`, "ftp://x/a/b", "github.com.evil.example/acme/a", "acme/a b", "acme/..", "./a"];
+    const t = await env();
+    const bad = ["acme", "a/b/c/d", `http://${servers.gitHost.host}/acme/a`, "ftp://x/a/b", "github.com.evil.example/acme/a", "acme/a b", "acme/..", "./a"];
     for (const value of bad) {
-      const requests = await requestsDuring(async () => {
+      const requests = await requestsDuring(servers.broker, async () => {
         const r = await helper(t, ["token", "--repo", value]);
         expect(r.code, value).toBe(1);
         expect(r.stdout, value).toBe("");
@@ -129,9 +99,9 @@ describe("token", () => {
   });
 
   it("is accepted by the git host for curl-style HTTPS use", async () => {
-    const t = await newEnv();
+    const t = await env();
     const token = ok(await helper(t, ["token"]), "token").stdout.trim();
-    const url = `${host.url}/acme/a.git/info/refs?service=git-upload-pack`;
+    const url = `${servers.gitHost.url}/acme/a.git/info/refs?service=git-upload-pack`;
     expect(await httpsStatus(url, token)).toBe(200);
     // The control: a token the broker never minted is refused.
     expect(await httpsStatus(url, `${token.slice(0, -4)}XXXX`)).toBe(401);
@@ -140,7 +110,7 @@ describe("token", () => {
 
 describe("profiles", () => {
   it("lists the four profiles", async () => {
-    const t = await newEnv();
+    const t = await env();
     const r = ok(await helper(t, ["profiles"]), "profiles");
     const names = r.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => l.trim().split(/\s+/)[0]);
     expect(names).toEqual(["read", "develop", "clone", "ci"]);
@@ -148,7 +118,7 @@ describe("profiles", () => {
   });
 
   it("--json equals the SPEC table", async () => {
-    const t = await newEnv();
+    const t = await env();
     const r = ok(await helper(t, ["profiles", "--json"]), "profiles --json");
     expect(JSON.parse(r.stdout)).toEqual(SPEC_PROFILES);
   });

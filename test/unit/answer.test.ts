@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorText, readTokenAnswer } from "../../src/sources/answer";
+import { errorText, readExpiry, readTokenAnswer } from "../../src/sources/answer";
 
 const NOW = Date.parse("2030-01-01T12:00:00Z");
 const LATER = "2030-01-01T13:00:00Z";
@@ -89,11 +89,57 @@ describe("readTokenAnswer: invalid answers give a reason", () => {
     ["no expires_at", JSON.stringify({ token: "ghs_abc" }), "no expires_at"],
     ["a null expires_at", answer({ expires_at: null }), "no expires_at"],
     ["a numeric expires_at", answer({ expires_at: 1_893_502_800 }), "no expires_at"],
-    ["an unreadable expires_at", answer({ expires_at: "tomorrow" }), "expires_at is not a date"],
+    ["an unreadable expires_at", answer({ expires_at: "tomorrow" }), "expires_at is not an ISO 8601 time"],
+    ["an expires_at Date.parse would take", answer({ expires_at: "Tue, 01 Jan 2030 13:00:00 GMT" }), "expires_at is not an ISO 8601 time"],
+    ["an expires_at more than a day ahead", answer({ expires_at: "2030-01-03T12:00:00Z" }), "expires_at is more than 24 hours ahead"],
     ["an expires_at in the past", answer({ expires_at: "2029-12-31T12:00:00Z" }), "expires_at is already past"],
     ["an expires_at of exactly now", answer({ expires_at: new Date(NOW).toISOString() }), "expires_at is already past"],
   ])("%s", (_name, text, reason) => {
     expect(readTokenAnswer(text, NOW)).toBe(reason);
+  });
+});
+
+describe("readExpiry: an ISO 8601 time in the next 24 hours", () => {
+  it.each([
+    ["2030-01-01T13:00:00Z", Date.parse("2030-01-01T13:00:00Z")],
+    ["2030-01-01T13:00Z", Date.parse("2030-01-01T13:00:00Z")],
+    ["2030-01-01T13:00:00.123Z", Date.parse("2030-01-01T13:00:00.123Z")],
+    ["2030-01-01T13:00:00.123456Z", Date.parse("2030-01-01T13:00:00.123Z")],
+    ["2030-01-01T14:00:00+01:00", Date.parse("2030-01-01T13:00:00Z")],
+    ["2030-01-01T14:00:00+0100", Date.parse("2030-01-01T13:00:00Z")],
+    ["2030-01-01T08:00:00-05:00", Date.parse("2030-01-01T13:00:00Z")],
+  ])("%j → its time in ms", (text, ms) => {
+    expect(readExpiry(text, NOW)).toBe(ms);
+  });
+
+  it.each([
+    ["2030-01-01T13:00:00", "no zone"],
+    ["2030-01-01 13:00:00Z", "a space for the T"],
+    ["2030-01-01", "a date alone"],
+    ["20300101T130000Z", "the basic format"],
+    ["1893502800", "seconds since the epoch"],
+    ["1893502800000", "ms since the epoch"],
+    ["Tue, 01 Jan 2030 13:00:00 GMT", "an HTTP date"],
+    ["2030-01-01T13:00:00Z ", "a trailing space"],
+    [" 2030-01-01T13:00:00Z", "a leading space"],
+    ["2030-01-01T13:00:00Zjunk", "something after"],
+    ["2030-13-01T13:00:00Z", "month 13"],
+    ["2030-01-01T25:00:00Z", "hour 25"],
+    ["", "nothing"],
+  ])("%j (%s) is not an ISO 8601 time", (text) => {
+    expect(readExpiry(text, NOW)).toBe("expires_at is not an ISO 8601 time");
+  });
+
+  it("a time already past, or exactly now, is past", () => {
+    expect(readExpiry("2029-12-31T12:00:00Z", NOW)).toBe("expires_at is already past");
+    expect(readExpiry(new Date(NOW).toISOString(), NOW)).toBe("expires_at is already past");
+  });
+
+  it("exactly 24 hours ahead is accepted; 1 ms more is not", () => {
+    const day = 24 * 3600_000;
+    expect(readExpiry(new Date(NOW + day).toISOString(), NOW)).toBe(NOW + day);
+    expect(readExpiry(new Date(NOW + day + 1).toISOString(), NOW)).toBe("expires_at is more than 24 hours ahead");
+    expect(readExpiry("2099-01-01T00:00:00Z", NOW)).toBe("expires_at is more than 24 hours ahead");
   });
 });
 
@@ -108,7 +154,8 @@ describe("errorText", () => {
     [JSON.stringify({ message: null, error_description: "desc" }), "desc"],
     [JSON.stringify({ message: "  padded  " }), "padded"],
     [JSON.stringify({ message: "line one\nline two\r\nline three" }), "line one line two line three"],
-    [JSON.stringify({ message: "tab\there\u0000nul\u001b[31mred\u2028sep" }), "tab here nul [31mred sep"],
+    [JSON.stringify({ message: "tab\there\u0000nul\u001b[31mred\u2028sep" }), "tab here\\x00nul\\x1b[31mred sep"],
+    [JSON.stringify({ message: "bidi \u202eevil" }), "bidi \\u{202e}evil"],
     [JSON.stringify({ other: "x" }), ""],
     ["{}", ""],
     ["null", ""],

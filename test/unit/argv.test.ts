@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { gitInvocation, type GitInvocation } from "../../src/protocol/args";
+import { gitInvocation, isGitStore, type GitInvocation } from "../../src/argv";
 
 describe("gitInvocation: git's [options] <action>", () => {
   it.each<{ argv: string[]; want: GitInvocation }>([
@@ -47,6 +47,7 @@ describe("gitInvocation: anything else is for commander", () => {
     ["uninstall", ["uninstall"]],
     ["profiles", ["profiles"]],
     ["cache clear", ["cache", "clear"]],
+    ["grant", ["grant"]],
     ["help", ["help"]],
     ["help get", ["help", "get"]],
     ["--help", ["--help"]],
@@ -64,5 +65,32 @@ describe("gitInvocation: anything else is for commander", () => {
     ["profile with options before", ["--profile", "clone", "token"]],
   ])("%s", (_name, argv) => {
     expect(gitInvocation(argv)).toBeUndefined();
+  });
+});
+
+describe("isGitStore: git's `[options] store`, answered before anything else loads", () => {
+  it.each<[string, string[]]>([
+    ["store", ["store"]],
+    ["options before it", ["--profile", "x", "store"]],
+    ["a switch before it", ["--strict", "store"]],
+    ["a host before it", ["--host", "ghe.example.com", "store"]],
+    ["an option after it", ["store", "--strict"]],
+  ])("%s is store", (_name, argv) => {
+    expect(isGitStore(argv)).toBe(true);
+  });
+
+  it.each<[string, string[]]>([
+    ["install --host store", ["install", "--host", "store"]],
+    ["store as an option's value", ["--host", "store"]],
+    ["store as an argument of token", ["token", "store"]],
+    ["store as a profile", ["--profile", "store", "get"]],
+    ["get", ["get"]],
+    ["erase", ["erase"]],
+    ["nothing", []],
+    ["store twice", ["store", "store"]],
+    ["store with an unknown option", ["--bogus", "store"]],
+    ["STORE in capitals", ["STORE"]],
+  ])("%s is not", (_name, argv) => {
+    expect(isGitStore(argv)).toBe(false);
   });
 });

@@ -7,7 +7,9 @@ import { Deadline } from "../../src/deadline";
 import { isHelperError, type HelperError } from "../../src/errors";
 import type { Scope } from "../../src/scope";
 import { githubAppSource } from "../../src/sources/github-app";
-import type { Memo, Token } from "../../src/sources/types";
+import { createTransport } from "../../src/sources/http";
+import type { Memo, MintContext } from "../../src/sources/types";
+import type { Token } from "../../src/token";
 import { generateAppKeys, startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from "../servers/fake-github";
 import { TokenRegistry } from "../servers/token-registry";
 
@@ -50,19 +52,31 @@ export interface MintOptions {
   homedir?: string;
 }
 
-/** githubAppSource(...).mint(scope, ctx) against `apiUrl`; the trace lines are returned too. */
+/**
+ * githubAppSource(...).mint(scope, ctx) against `apiUrl`, over the helper's one transport (closed
+ * after); the trace lines are returned too.
+ */
 export async function mint(apiUrl: string, scope: Scope, o: MintOptions = {}): Promise<{ token: Token; trace: string[] }> {
   const trace: string[] = [];
-  const source = githubAppSource({
-    kind: "github-app",
-    apiUrl,
-    appId: APP_ID,
-    installationId: o.installationId,
-    env: o.env ?? { GITHUB_APP_PRIVATE_KEY: KEYS.pkcs1 },
-    homedir: o.homedir ?? "/nonexistent",
-  });
-  const ctx = { deadline: Deadline.in(o.timeoutMs ?? 10_000, Date.now), trace: (m: string) => trace.push(m), now: Date.now, maxAttempts: o.maxAttempts ?? 100, memo: o.memo };
-  return { token: await source.mint(scope, ctx), trace };
+  const env = o.env ?? { GITHUB_APP_PRIVATE_KEY: KEYS.pkcs1 };
+  const ctx: MintContext = {
+    deadline: Deadline.in(o.timeoutMs ?? 10_000, Date.now),
+    trace: (m: string) => trace.push(m),
+    now: Date.now,
+    env: {},
+    maxAttempts: o.maxAttempts ?? 100,
+    memo: o.memo,
+  };
+  const http = createTransport(ctx.env, ctx.deadline, ctx.trace);
+  const source = githubAppSource(
+    { kind: "github-app", identity: `github-app ${apiUrl} ${APP_ID} ${o.installationId ?? "auto"}`, apiUrl, appId: APP_ID, installationId: o.installationId, env, homedir: o.homedir ?? "/nonexistent" },
+    http,
+  );
+  try {
+    return { token: await source.mint(scope, ctx), trace };
+  } finally {
+    await http.close();
+  }
 }
 
 /** The HelperError a mint fails with (and its trace); fails the test if it succeeds or throws anything else. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { HelperError } from "../../src/errors";
 import { SPEC_PROFILES } from "../spec-profiles";
-import { profileNames, profilePermissions, PROFILES, withoutAdministrationWrite, type Permissions } from "../../src/profiles";
+import { canonicalPermissions, profileNames, profilePermissions, PROFILES, withoutAdministrationWrite, type Permissions } from "../../src/profiles";
 
 const SPEC = SPEC_PROFILES;
 
@@ -56,5 +56,20 @@ describe("withoutAdministrationWrite", () => {
     const input: Permissions = { administration: "write", contents: "write" };
     withoutAdministrationWrite(input);
     expect(input).toStrictEqual({ administration: "write", contents: "write" });
+  });
+});
+
+describe("canonicalPermissions", () => {
+  it.each<[Permissions | undefined, string]>([
+    [undefined, ""],
+    [{}, ""],
+    [{ contents: "read" }, "contents:read"],
+    [{ metadata: "read", contents: "write", actions: "read" }, "actions:read,contents:write,metadata:read"],
+  ])("%j → %j", (perms, text) => {
+    expect(canonicalPermissions(perms)).toBe(text);
+  });
+
+  it("does not depend on key order", () => {
+    expect(canonicalPermissions({ b: "read", a: "write" })).toBe(canonicalPermissions({ a: "write", b: "read" }));
   });
 });

@@ -1,11 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isHelperError } from "../../src/errors";
-import { parseRequest } from "../../src/protocol/parse";
-import { matchRequest } from "../../src/scope";
-import { resolveSettings } from "../../src/settings";
+import { parseRequest, type CredentialRequest } from "../../src/protocol/parse";
+import { matchHost, scopeFor, type Scope } from "../../src/scope";
+import { resolveSettings, type Settings } from "../../src/settings";
 
 const RUNS = 1000;
+
+/** What `get` does with a request: the host it matches, then the scope for it. */
+function matchRequest(request: CredentialRequest, settings: Settings): Scope | undefined {
+  const host = matchHost(request, settings.hosts);
+  return host === undefined ? undefined : scopeFor(host, request, settings);
+}
 
 /** Characters that matter to the parser, mixed with ordinary and non-ASCII ones. */
 const trickyChar = fc.constantFrom("=", "\n", "\r", "\0", "[", "]", ":", "/", "@", "%", "?", "#", " ", "\t", "a", "h", "u", "r", "l", "é", "😀", "\u2028", "\ufeff");
@@ -113,7 +119,7 @@ function request(earlier: string[], last: string[], eol: string): string {
   return [...earlier, ...last].map((l) => l + eol).join("") + eol;
 }
 
-describe("matchRequest answers only https and configured hosts", () => {
+describe("matchHost + scopeFor answer only https and configured hosts", () => {
   it("never matches a protocol other than https, whatever the host", () => {
     fc.assert(
       fc.property(
@@ -180,13 +186,19 @@ describe("matchRequest answers only https and configured hosts", () => {
         ({ hosts, host, protocol, path }) => {
           const settings = resolveSettings({ host: hosts }, {});
           const lines = [`protocol=${protocol}`, `host=${host}`, ...(path === undefined ? [] : [`path=${path}`])];
-          const scope = matchRequest(parseRequest(lines.join("\n") + "\n\n"), settings);
+          const request = parseRequest(lines.join("\n") + "\n\n");
           const expected = hosts.includes(host.toLowerCase());
-          expect(scope !== undefined).toBe(expected);
-          if (scope) {
-            expect(scope.host).toBe(host.toLowerCase());
-            expect(scope.repositories).toEqual(path === "acme/widgets.git" || path === "acme/widgets" ? ["widgets"] : []);
+          expect(matchHost(request, settings.hosts)).toBe(expected ? host.toLowerCase() : undefined);
+          if (!expected) return;
+          if (path === "acme") {
+            // A path that names no repository never widens to every repository: no answer.
+            expect(() => matchRequest(request, settings)).toThrowError(expect.objectContaining({ code: "bad-input" }) as Error);
+            return;
           }
+          const scope = matchRequest(request, settings)!;
+          expect(scope.host).toBe(host.toLowerCase());
+          expect(scope.repositories).toEqual(path === undefined ? [] : ["widgets"]);
+          expect(scope.owner).toBe(path === undefined ? undefined : "acme");
         },
       ),
       { numRuns: RUNS },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { HelperError } from "../../src/errors";
 import { parseRequest, type CredentialRequest } from "../../src/protocol/parse";
-import { describeScope, matchHost, matchRequest, repositoryFromPath, scopeFromRepoArgument, type Scope } from "../../src/scope";
+import { describeScope, matchHost, parseRepository, scopeFor, scopeFromRepoArgument, type Scope } from "../../src/scope";
 import { resolveSettings, type Flags, type Settings } from "../../src/settings";
 
 function settings(flags: Flags = {}): Settings {
@@ -12,7 +12,23 @@ function request(fields: Omit<CredentialRequest, "lists">): CredentialRequest {
   return { lists: {}, ...fields };
 }
 
-describe("matchRequest: what matches", () => {
+/** What `get` does: matchHost, then scopeFor on the host it matched; undefined when no host matches. */
+function matchRequest(req: CredentialRequest, s: Settings): Scope | undefined {
+  const host = matchHost(req, s.hosts);
+  return host === undefined ? undefined : scopeFor(host, req, s);
+}
+
+function errorOf(fn: () => unknown): HelperError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(HelperError);
+    return err as HelperError;
+  }
+  throw new Error("did not throw");
+}
+
+describe("matchHost + scopeFor: what matches", () => {
   it.each([
     { protocol: "https", host: "github.com" },
     { protocol: "HTTPS", host: "github.com" },
@@ -56,13 +72,17 @@ describe("matchRequest: what matches", () => {
     });
   });
 
+  it("a path that names no repository is not an answer, even for a matching host", () => {
+    expect(() => matchRequest(request({ protocol: "https", host: "github.com", path: "acme" }), settings())).toThrowError(expect.objectContaining({ code: "bad-input" }) as Error);
+  });
+
   it("works on a parsed request, url= included", () => {
     const req = parseRequest("url=https://x-access-token@github.com/acme/widgets.git\n\n");
     expect(matchRequest(req, settings())).toEqual({ host: "github.com", owner: "acme", repositories: ["widgets"], permissions: undefined, profile: undefined });
   });
 });
 
-describe("matchRequest: what does not match", () => {
+describe("matchHost: what does not match", () => {
   const notMatching: { name: string; fields: Omit<CredentialRequest, "lists"> }[] = [
     { name: "http", fields: { protocol: "http", host: "github.com" } },
     { name: "HTTP", fields: { protocol: "HTTP", host: "github.com" } },
@@ -116,23 +136,84 @@ describe("matchRequest: what does not match", () => {
   );
 });
 
-describe("repositoryFromPath", () => {
-  it.each<{ path: string | undefined; want: ReturnType<typeof repositoryFromPath> }>([
-    { path: "acme/widgets.git", want: { owner: "acme", repositories: ["widgets"] } },
-    { path: "acme/widgets", want: { owner: "acme", repositories: ["widgets"] } },
-    { path: "acme/widgets.GIT", want: { owner: "acme", repositories: ["widgets"] } },
-    { path: "acme/widgets.git/", want: { owner: "acme", repositories: ["widgets"] } },
-    { path: "/acme/widgets.git", want: { owner: "acme", repositories: ["widgets"] } },
-    { path: "Acme/Widgets.git", want: { owner: "Acme", repositories: ["Widgets"] } },
-    { path: "acme/widgets.js.git", want: { owner: "acme", repositories: ["widgets.js"] } },
-    { path: "acme/widgets.git/info/refs", want: { owner: "acme", repositories: ["widgets"] } },
-    { path: "acme", want: { repositories: [] } },
-    { path: "acme/", want: { repositories: [] } },
-    { path: "acme/.git", want: { repositories: [] } },
-    { path: "", want: { repositories: [] } },
-    { path: undefined, want: { repositories: [] } },
-  ])("$path", ({ path, want }) => {
-    expect(repositoryFromPath(path)).toStrictEqual(want);
+describe("parseRepository: owner/repo, optionally .git, and nothing else", () => {
+  it.each<[string, { owner: string; name: string }]>([
+    ["acme/widgets", { owner: "acme", name: "widgets" }],
+    ["acme/widgets.git", { owner: "acme", name: "widgets" }],
+    ["acme/widgets.GIT", { owner: "acme", name: "widgets" }],
+    ["Acme/Widgets.GIT", { owner: "Acme", name: "Widgets" }],
+    ["acme/widgets.js.git", { owner: "acme", name: "widgets.js" }],
+    ["acme/widgets.js", { owner: "acme", name: "widgets.js" }],
+    ["a-b_c.d/e-f_g.h", { owner: "a-b_c.d", name: "e-f_g.h" }],
+    ["acme/.github", { owner: "acme", name: ".github" }],
+    ["acme/...", { owner: "acme", name: "..." }],
+    ["acme/widgets.git.git", { owner: "acme", name: "widgets.git" }],
+  ])("%j → %j", (path, want) => {
+    expect(parseRepository(path)).toStrictEqual(want);
+  });
+
+  it.each([
+    ["no slash", "acme"],
+    ["an empty repository", "acme/"],
+    ["only .git", "acme/.git"],
+    ["a .git owner without a slash", "acme.git"],
+    ["an empty owner", "/widgets.git"],
+    ["a leading slash", "/acme/widgets"],
+    ["a trailing slash", "acme/widgets/"],
+    ["a trailing slash after .git", "acme/widgets.git/"],
+    ["a third part", "acme/widgets/extra"],
+    ["git's smart-http path", "acme/widgets.git/info/refs"],
+    ["a parent folder as repository", "acme/.."],
+    ["the current folder as repository", "acme/."],
+    ["a parent folder as owner", "../widgets"],
+    ["a parent folder with .git", "acme/...git"],
+    ["nothing", ""],
+    ["a slash alone", "/"],
+    ["a space", "acme/wid gets"],
+    ["a newline", "acme/widgets\n"],
+    ["a percent", "acme/wid%20gets"],
+    ["a backslash", "acme\\widgets"],
+    ["a colon", "acme/widgets:main"],
+    ["a non-ASCII letter", "acmé/widgets"],
+    ["a query", "acme/widgets?x=1"],
+  ])("%s (%j) names no repository", (_name, path) => {
+    expect(parseRepository(path)).toBeUndefined();
+  });
+});
+
+describe("scopeFor: the scope of a request whose host matched", () => {
+  const s = settings({ profile: "clone" });
+  const base = { host: "github.com", permissions: { contents: "read" }, profile: "clone" };
+
+  it("no path: every repository", () => {
+    expect(scopeFor("github.com", request({ protocol: "https", host: "github.com" }), s)).toStrictEqual({ ...base, repositories: [] });
+  });
+
+  it.each([
+    ["acme/widgets", "acme", "widgets"],
+    ["acme/widgets.git", "acme", "widgets"],
+    ["Acme/Widgets.GIT", "Acme", "Widgets"],
+  ])("path %j: that one repository, owner kept", (path, owner, name) => {
+    expect(scopeFor("github.com", request({ protocol: "https", host: "github.com", path }), s)).toStrictEqual({ ...base, owner, repositories: [name] });
+  });
+
+  it.each(["acme", "acme/", "acme/.git", "acme.git", "/widgets.git", "acme/widgets/extra", "acme/..", ""])(
+    "path %j: no answer (bad-input), never widened to every repository",
+    (path) => {
+      const err = errorOf(() => scopeFor("github.com", request({ protocol: "https", host: "github.com", path }), s));
+      expect(err.code).toBe("bad-input");
+      expect(err.what).toBe(`git asked for path "${path}", which names no repository`);
+      expect(err.hint).toBe("with credential.useHttpPath the path must be owner/repo; no token is given for anything else");
+    },
+  );
+
+  it("cuts a long path to 200 characters in the message", () => {
+    const path = `acme/${"x".repeat(300)}/extra`;
+    expect(errorOf(() => scopeFor("github.com", request({ path }), s)).what).toBe(`git asked for path "${path.slice(0, 200)}", which names no repository`);
+  });
+
+  it("takes the host as given (matchHost already chose it)", () => {
+    expect(scopeFor("ghe.example.com:8443", request({ path: "acme/widgets" }), settings()).host).toBe("ghe.example.com:8443");
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HelperError } from "../../src/errors";
-import { isLoopback, normalizeBaseUrl, normalizeHost, resolveHosts, resolveSettings, type Flags } from "../../src/settings";
+import { isLoopback, normalizeBaseUrl, normalizeHost, resolveHosts, resolveSettings, resolveSettingsLeniently, type Flags } from "../../src/settings";
 
 type Env = Record<string, string | undefined>;
 
@@ -296,6 +296,20 @@ describe("normalizeBaseUrl", () => {
     },
   );
 
+  it.each(["https://vers.sh?x", "https://vers.sh/?x=1", "https://vers.sh#frag", "https://vers.sh/#", "https://vers.sh?", "http://127.0.0.1:8080/?a=b#c"])(
+    "refuses a query or fragment in %j, whole or empty",
+    (raw) => {
+      const err = errorOf(() => normalizeBaseUrl(raw, "VERS_BASE_URL"));
+      expect(err.code).toBe("bad-setting");
+      expect(err.what).toBe(`VERS_BASE_URL must not have a query or fragment (got "${raw}")`);
+      expect(err.hint).toBe("remove everything from ? or #");
+    },
+  );
+
+  it("refuses a query in --base-url, and names the setting", () => {
+    expect(errorOf(() => resolveSettings({ baseUrl: "https://vers.sh?x" }, {})).what).toBe('VERS_BASE_URL must not have a query or fragment (got "https://vers.sh?x")');
+  });
+
   it.each(["vers.sh", "not a url", "https://", ""])("refuses %j as not a URL", (raw) => {
     const err = errorOf(() => normalizeBaseUrl(raw, "VERS_BASE_URL"));
     expect(err.code).toBe("bad-setting");
@@ -316,7 +330,8 @@ describe("bad numbers", () => {
     { flags: {}, env: { VERS_REFRESH_MARGIN: "-1" }, what: '--refresh-margin / VERS_REFRESH_MARGIN must be a number of seconds (got "-1")', hint: "e.g. 300" },
     { flags: {}, env: { VERS_REFRESH_MARGIN: "Infinity" }, what: '--refresh-margin / VERS_REFRESH_MARGIN must be a number of seconds (got "Infinity")', hint: "e.g. 300" },
     { flags: {}, env: { VERS_REFRESH_MARGIN: "5m" }, what: '--refresh-margin / VERS_REFRESH_MARGIN must be a number of seconds (got "5m")', hint: "e.g. 300" },
-    { flags: { timeout: "0" }, env: {}, what: '--timeout / VERS_TIMEOUT must be a number of seconds (got "0")', hint: "e.g. 15" },
+    { flags: { timeout: "0" }, env: {}, what: '--timeout / VERS_TIMEOUT must be more than 0 seconds (got "0")', hint: "e.g. 15" },
+    { flags: {}, env: { VERS_TIMEOUT: "0.0" }, what: '--timeout / VERS_TIMEOUT must be more than 0 seconds (got "0.0")', hint: "e.g. 15" },
     { flags: { timeout: "-5" }, env: {}, what: '--timeout / VERS_TIMEOUT must be a number of seconds (got "-5")', hint: "e.g. 15" },
     { flags: {}, env: { VERS_TIMEOUT: "NaN" }, what: '--timeout / VERS_TIMEOUT must be a number of seconds (got "NaN")', hint: "e.g. 15" },
     { flags: {}, env: { VERS_TIMEOUT: "ten" }, what: '--timeout / VERS_TIMEOUT must be a number of seconds (got "ten")', hint: "e.g. 15" },
@@ -357,5 +372,39 @@ describe("unknown names are refused, naming the known values", () => {
   it("profile from the environment", () => {
     const err = errorOf(() => resolveSettings({}, { VERS_GITHUB_PROFILE: "maintain" }));
     expect(err.message).toBe('unknown profile "maintain" (use one of: read, develop, clone, ci)');
+  });
+});
+
+describe("resolveSettingsLeniently (for status)", () => {
+  it("with good settings: the same as resolveSettings, no problems", () => {
+    const env = { VERS_BASE_URL: "https://api.vers.sh", VERS_GITHUB_HOST: "ghe.example.com", VERS_GITHUB_PROFILE: "clone", VERS_TIMEOUT: "5" };
+    expect(resolveSettingsLeniently({ strict: true }, env)).toEqual({ settings: resolveSettings({ strict: true }, env), problems: [] });
+  });
+
+  it("every bad setting is replaced by its default and reported; the good ones are kept", () => {
+    const { settings, problems } = resolveSettingsLeniently(
+      { baseUrl: "http://vers.sh", timeout: "0" },
+      { VERS_GITHUB_HOST: "bad host", VERS_GITHUB_PROFILE: "maintain", VERS_TOKEN_SOURCE: "vault", VERS_FALLBACK: "cache", VERS_REFRESH_MARGIN: "60", VERS_CREDENTIAL_STRICT: "1" },
+    );
+    expect(settings).toEqual({
+      baseUrl: "https://vers.sh",
+      hosts: ["github.com"],
+      profile: undefined,
+      permissions: undefined,
+      source: "auto",
+      fallbackStatic: false,
+      refreshMarginMs: 60_000,
+      timeoutMs: 15_000,
+      strict: true,
+    });
+    expect(problems.map((p) => p.what)).toEqual([
+      'unknown profile "maintain"',
+      "VERS_BASE_URL must use https (got http://vers.sh)",
+      '"bad host" is not a host name',
+      'unknown token source "vault"',
+      'unknown fallback "cache"',
+      '--timeout / VERS_TIMEOUT must be more than 0 seconds (got "0")',
+    ]);
+    expect(problems.every((p) => p.code === "bad-setting")).toBe(true);
   });
 });

@@ -1,0 +1,201 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { chooseSource, type SourceConfig } from "../../src/choose-source";
+import { HelperError } from "../../src/errors";
+import { resolveSettings, type SourceName } from "../../src/settings";
+
+let home: string;
+
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), "vers-source-"));
+});
+
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+function settingsFor(source: SourceName) {
+  return resolveSettings({ source }, {});
+}
+
+function choose(source: SourceName, env: Record<string, string>, homedir = home): SourceConfig {
+  return chooseSource(settingsFor(source), { env, homedir });
+}
+
+function errorOf(fn: () => unknown): HelperError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(HelperError);
+    return err as HelperError;
+  }
+  throw new Error("did not throw");
+}
+
+/** FNV-1a 64 of the keys used below, computed outside this code base (known answers, not recomputed here). */
+const FNV = { k: "af63e64c8601fd8a", rc: "08dc5507b57b9942", "key-one": "ce3e3ab44e25f411" };
+
+describe("chooseSource: auto", () => {
+  it("is the broker when a key is found, its identity naming the base URL and a hash of the key", () => {
+    expect(choose("auto", { VERS_API_KEY: "k", GITHUB_APP_ID: "1" })).toEqual({
+      kind: "broker",
+      identity: `broker https://vers.sh ${FNV.k}`,
+      baseUrl: "https://vers.sh",
+      apiKey: { value: "k", origin: "env VERS_API_KEY" },
+    });
+  });
+
+  it("is the broker with a key from ~/.versrc, at the configured base URL", async () => {
+    await writeFile(join(home, ".versrc"), JSON.stringify({ apiKey: "rc" }));
+    const s = resolveSettings({ baseUrl: "http://127.0.0.1:9999" }, {});
+    expect(chooseSource(s, { env: {}, homedir: home })).toEqual({
+      kind: "broker",
+      identity: `broker http://127.0.0.1:9999 ${FNV.rc}`,
+      baseUrl: "http://127.0.0.1:9999",
+      apiKey: { value: "rc", origin: "~/.versrc" },
+    });
+  });
+
+  it("is the github-app when there is no key but GITHUB_APP_ID", () => {
+    const env = { GITHUB_APP_ID: " 123 " };
+    expect(choose("auto", env)).toEqual({
+      kind: "github-app",
+      identity: "github-app https://api.github.com 123 auto",
+      apiUrl: "https://api.github.com",
+      appId: "123",
+      installationId: undefined,
+      env,
+      homedir: home,
+    });
+  });
+
+  it("a keys.json that is not JSON is an error, even with GITHUB_APP_ID set: no silent switch of source", async () => {
+    await mkdir(join(home, ".vers"));
+    await writeFile(join(home, ".vers", "keys.json"), "{not json");
+    const err = errorOf(() => choose("auto", { GITHUB_APP_ID: "7" }));
+    expect(err.code).toBe("bad-setting");
+    expect(err.what).toMatch(/^~\/\.vers\/keys\.json \(.*\) is not JSON$/);
+  });
+
+  it("is a clear no-key error when neither is there, naming VERS_API_KEY", () => {
+    const err = errorOf(() => choose("auto", { GITHUB_TOKEN: "static-is-not-auto" }));
+    expect(err.code).toBe("no-key");
+    expect(err.message).toBe(
+      "no Vers API key was found (set VERS_API_KEY or write it to ~/.vers/keys.json; for a GitHub App set GITHUB_APP_ID and its private key)",
+    );
+  });
+
+  it.each(["", "relative/home"])("with HOME %j the error says why the key files were not read", async (homedir) => {
+    const err = errorOf(() => choose("auto", {}, homedir));
+    expect(err.what).toBe("no Vers API key was found (HOME is not an absolute path, so ~/.vers/keys.json was not read)");
+  });
+});
+
+describe("chooseSource: broker", () => {
+  it("uses the key", () => {
+    expect(choose("broker", { VERS_API_KEY: "k" })).toMatchObject({ kind: "broker", apiKey: { value: "k" } });
+  });
+
+  it("does not fall back to the github-app", () => {
+    const err = errorOf(() => choose("broker", { GITHUB_APP_ID: "1" }));
+    expect(err.code).toBe("no-key");
+    expect(err.message).toBe("no Vers API key was found (set VERS_API_KEY or write it to ~/.vers/keys.json)");
+  });
+
+  it("with HOME not absolute, says so", () => {
+    const err = errorOf(() => choose("broker", {}, ""));
+    expect(err.what).toBe("no Vers API key was found (HOME is not an absolute path, so ~/.vers/keys.json was not read)");
+  });
+});
+
+describe("chooseSource: github-app", () => {
+  it("ignores a Vers key", () => {
+    const env = { VERS_API_KEY: "k", GITHUB_APP_ID: "7", GITHUB_INSTALLATION_ID: "42", GITHUB_API_URL: "https://ghe.example.com/api/v3/" };
+    expect(choose("github-app", env)).toEqual({
+      kind: "github-app",
+      identity: "github-app https://ghe.example.com/api/v3 7 42",
+      apiUrl: "https://ghe.example.com/api/v3",
+      appId: "7",
+      installationId: "42",
+      env,
+      homedir: home,
+    });
+  });
+
+  it("does not read the key files at all (a broken keys.json does not matter)", async () => {
+    await mkdir(join(home, ".vers"));
+    await writeFile(join(home, ".vers", "keys.json"), "{not json");
+    expect(choose("github-app", { GITHUB_APP_ID: "7" })).toMatchObject({ kind: "github-app", appId: "7" });
+  });
+
+  it("keeps api. in GITHUB_API_URL", () => {
+    expect(choose("github-app", { GITHUB_APP_ID: "7", GITHUB_API_URL: "https://api.github.com/" })).toMatchObject({ kind: "github-app", apiUrl: "https://api.github.com" });
+  });
+
+  it("a blank GITHUB_INSTALLATION_ID is left out, and the identity says auto", () => {
+    const source = choose("github-app", { GITHUB_APP_ID: "7", GITHUB_INSTALLATION_ID: " " });
+    expect(source).toMatchObject({ installationId: undefined, identity: "github-app https://api.github.com 7 auto" });
+  });
+
+  it("refuses a plain-http GITHUB_API_URL", () => {
+    const err = errorOf(() => choose("github-app", { GITHUB_APP_ID: "7", GITHUB_API_URL: "http://ghe.example.com/api/v3" }));
+    expect(err.code).toBe("bad-setting");
+    expect(err.what).toBe("GITHUB_API_URL must use https (got http://ghe.example.com)");
+  });
+
+  it("refuses a GITHUB_API_URL with a query", () => {
+    const err = errorOf(() => choose("github-app", { GITHUB_APP_ID: "7", GITHUB_API_URL: "https://ghe.example.com/api/v3?x" }));
+    expect(err.code).toBe("bad-setting");
+    expect(err.what).toBe('GITHUB_API_URL must not have a query or fragment (got "https://ghe.example.com/api/v3?x")');
+  });
+
+  it("without GITHUB_APP_ID is a no-key error", () => {
+    const err = errorOf(() => choose("github-app", { VERS_API_KEY: "k", GITHUB_APP_ID: "  " }));
+    expect(err.code).toBe("no-key");
+    expect(err.message).toBe("GITHUB_APP_ID is not set (set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY for the github-app source)");
+  });
+});
+
+describe("chooseSource: static", () => {
+  it("uses GITHUB_TOKEN, then GH_TOKEN, even with a Vers key", () => {
+    expect(choose("static", { VERS_API_KEY: "k", GITHUB_TOKEN: "gt", GH_TOKEN: "gh" })).toEqual({ kind: "static", token: { value: "gt", origin: "env GITHUB_TOKEN" } });
+    expect(choose("static", { GH_TOKEN: "gh" })).toEqual({ kind: "static", token: { value: "gh", origin: "env GH_TOKEN" } });
+  });
+
+  it("without a token is a no-key error", () => {
+    const err = errorOf(() => choose("static", { VERS_API_KEY: "k" }));
+    expect(err.code).toBe("no-key");
+    expect(err.message).toBe("no static token is set (set GITHUB_TOKEN or GH_TOKEN)");
+  });
+});
+
+describe("identity: whose tokens these are (the cache keys entries by it)", () => {
+  const identity = (s: SourceConfig) => ("identity" in s ? s.identity : undefined);
+
+  it("never holds the key itself", () => {
+    const key = "vers_live_0123456789abcdef";
+    expect(identity(choose("broker", { VERS_API_KEY: key }))).not.toContain(key);
+  });
+
+  it("ignores where the key came from", async () => {
+    await writeFile(join(home, ".versrc"), JSON.stringify({ apiKey: "key-one" }));
+    const fromFile = identity(choose("broker", {}));
+    expect(fromFile).toBe(`broker https://vers.sh ${FNV["key-one"]}`);
+    expect(identity(choose("broker", { VERS_API_KEY: "key-one" }))).toBe(fromFile);
+  });
+
+  it("differs by key, base URL, app id, installation and API URL", () => {
+    const ids = new Set([
+      identity(choose("broker", { VERS_API_KEY: "key-one" })),
+      identity(choose("broker", { VERS_API_KEY: "key-two" })),
+      identity(chooseSource(resolveSettings({ source: "broker", baseUrl: "https://staging.vers.sh" }, {}), { env: { VERS_API_KEY: "key-one" }, homedir: home })),
+      identity(choose("github-app", { GITHUB_APP_ID: "1" })),
+      identity(choose("github-app", { GITHUB_APP_ID: "2" })),
+      identity(choose("github-app", { GITHUB_APP_ID: "1", GITHUB_INSTALLATION_ID: "9" })),
+      identity(choose("github-app", { GITHUB_APP_ID: "1", GITHUB_API_URL: "https://ghe.example.com/api/v3" })),
+    ]);
+    expect(ids.size).toBe(7);
+  });
+});
