@@ -41,6 +41,7 @@ const WHERE: CommandSpec["options"] = [
   ["--system", "in the system gitconfig (golden images)"],
   ["--local", "in this repository's .git/config"],
   ["--per-repo", "also set useHttpPath = true: one token per repository"],
+  ["--no-fast-path", "the plain helper line only: no git credential-cache in front (every git operation starts the helper)"],
 ];
 
 const gitAction = (action: string, description: string): CommandSpec => ({ name: action, description, run: (io, flags) => runGitAction(action, flags, io) });
@@ -63,7 +64,7 @@ const COMMANDS: CommandSpec[] = [
   {
     name: "install",
     description: "wire git to this helper: an empty reset, then the fast path (git credential-cache) and this helper, per host",
-    options: [...WHERE, ["--no-fast-path", "write the plain helper line only (every git operation starts the helper)"]],
+    options: WHERE,
     globals: ["host", "profile"],
     run: (io, flags, options: InstallOptions) => runInstall(io, flags, options),
   },

@@ -47,8 +47,13 @@ export function processIo(): Io {
     readStdin,
     stdout: (text) => writeAll(1, text),
     stderr: (text) => writeAll(2, text),
-    stdinIsTTY: isatty(0),
-    stdoutIsTTY: isatty(1),
+    // node:tty costs ~2 ms (it loads net); only the CLI and the unknown-action hint ask, so ask lazily.
+    get stdinIsTTY() {
+      return terminal(0);
+    },
+    get stdoutIsTTY() {
+      return terminal(1);
+    },
     cwd: process.cwd(),
     helperPath: helperPath(),
   };
@@ -63,7 +68,15 @@ function machineIdentity(): string {
   return [hostname(), ...addresses].join(" ");
 }
 
-/** A terminal, without loading node:tty (which pulls in net, ~2 ms). */
+/** A real terminal (not /dev/null, which is a character device too). */
+function terminal(fd: number): boolean {
+  return process.getBuiltinModule("node:tty").isatty(fd);
+}
+
+/**
+ * A character device, without loading node:tty (which pulls in net, ~2 ms): enough for readStdin,
+ * which must not block on a terminal and reads nothing from /dev/null either way.
+ */
 function isatty(fd: number): boolean {
   try {
     return fstatSync(fd).isCharacterDevice();

@@ -39,7 +39,9 @@ export function isCleanToken(token: string): boolean {
 export function hideSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
-    if (secret.length >= 8 && out.includes(secret)) out = out.split(secret).join(`…${secret.slice(-4)}`);
+    if (secret.length < 8) continue;
+    // Again until none is left: a secret that repeats itself could re-form around a replacement.
+    while (out.includes(secret)) out = out.split(secret).join(`…${secret.slice(-4)}`);
   }
   return out;
 }

@@ -52,11 +52,10 @@ export async function acquire(a: AcquireInput): Promise<Acquired> {
       return { kind: "fresh", entry };
     }
     const inHand = entry && isUsable(entry, now) ? entry : undefined;
-    const note = a.store.readFailure(a.key);
-    if (note && note.at <= now + 2000 && now - note.at < FAILURE_NOTE_MS) {
-      if (inHand) return { kind: "in-hand", entry: inHand, why: `the source failed ${Math.round((now - note.at) / 1000)} s ago (${note.what})` };
-      a.trace(`the source failed ${now - note.at} ms ago in another process (${note.code}); not asking again`);
-      throw new HelperError(note.code as ErrorCode, note.what, note.hint, note.status);
+    const noted = recentFailure(a, now);
+    if (noted) {
+      if (inHand) return { kind: "in-hand", entry: inHand, why: `the source failed just before (${noted.what})` };
+      throw noted;
     }
     if (lockLooksHeld(path, now)) {
       if (inHand) return { kind: "in-hand", entry: inHand, why: "another process is refreshing it" };
@@ -88,8 +87,23 @@ export async function acquire(a: AcquireInput): Promise<Acquired> {
       a.trace("the entry was refreshed before we took the lock; cache hit");
       return { kind: "fresh", entry: again };
     }
-    return { kind: "locked", lock, inHand: again && isUsable(again, a.now()) ? again : inHand };
+    const held = again && isUsable(again, a.now()) ? again : inHand;
+    // The process before us may have failed, noted it and let go between our look and our lock.
+    const late = recentFailure(a, a.now());
+    if (late && !held) {
+      await lock.release();
+      throw late;
+    }
+    return { kind: "locked", lock, inHand: held };
   }
+}
+
+/** A failure another process noted in the last 10 s (not from the future beyond a small skew), as the error it was. */
+function recentFailure(a: AcquireInput, now: number): HelperError | undefined {
+  const note = a.store.readFailure(a.key);
+  if (!note || note.at > now + 2000 || now - note.at >= FAILURE_NOTE_MS) return undefined;
+  a.trace(`the source failed ${now - note.at} ms ago in another process (${note.code}); not asking again`);
+  return new HelperError(note.code as ErrorCode, note.what, note.hint, note.status);
 }
 
 function waitedTooLong(ms: number): HelperError {

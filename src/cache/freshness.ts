@@ -16,8 +16,21 @@ export interface RefreshPolicy {
  * all refresh in the same second.
  */
 export function refreshLeadMs(policy: RefreshPolicy): number {
-  const fraction = parseInt(hash64(`refresh point ${policy.machine()}`).slice(0, 8), 16) / 2 ** 32;
+  const fraction = Number(mix(BigInt(`0x${hash64(`refresh point ${policy.machine()}`)}`)) >> 32n) / 2 ** 32;
   return Math.round(policy.marginMs * (0.5 + 0.5 * fraction));
+}
+
+/**
+ * MurmurHash3's 64-bit finaliser: FNV-1a's high bits barely move when only the last characters of a
+ * name differ (ci-runner-1, ci-runner-2 …), so mix every bit into every other before taking them.
+ */
+function mix(h: bigint): bigint {
+  const M = 0xffffffffffffffffn;
+  h ^= h >> 33n;
+  h = (h * 0xff51afd7ed558ccdn) & M;
+  h ^= h >> 33n;
+  h = (h * 0xc4ceb9fe1a85ec53n) & M;
+  return h ^ (h >> 33n);
 }
 
 /** Fresh: expiry is further away than this machine's refresh point. */

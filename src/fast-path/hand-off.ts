@@ -11,6 +11,8 @@ import { SOCKET_NAME } from "./lines";
 
 /** The daemon checks expiry in whole seconds and may serve an entry ~2 s late: hand off this much earlier. */
 export const SAFETY_S = 5;
+/** What the daemon may inherit: where git and its config are, nothing else. */
+const DAEMON_ENV = ["PATH", "HOME", "LANG", "XDG_CONFIG_HOME", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL"];
 /** A hand-off gate older than this was left by a killed process. */
 const GATE_STALE_MS = 10_000;
 
@@ -50,9 +52,12 @@ export async function handOff(io: Io, socket: string, request: CredentialRequest
     return;
   }
   try {
-    const fields = [`protocol=https`, `host=${request.host}`, ...(request.path === undefined ? [] : [`path=${request.path}`])];
-    const input = [...fields, "username=x-access-token", `password=${served.token}`, `password_expiry_utc=${Math.floor(served.expiresAt / 1000)}`, "", ""].join("\n");
-    const r = await runCommand("git", ["credential-cache", "--socket", socket, "--timeout", String(timeout), "store"], { env: io.env, cwd: dirname(socket), input, timeoutMs: 3000 });
+    // The path always goes along, empty for an org-wide token: the daemon line sends `path=` with every
+    // request that has none, so each token answers only requests for exactly its scope.
+    const input = [`protocol=https`, `host=${request.host}`, `path=${request.path ?? ""}`, "username=x-access-token", `password=${served.token}`, `password_expiry_utc=${Math.floor(served.expiresAt / 1000)}`, "", ""].join("\n");
+    // The daemon this may start lives on; it gets no more of our environment than git needs (no key in its /proc/<pid>/environ).
+    const env = Object.fromEntries(DAEMON_ENV.map((name) => [name, io.env[name]]).filter(([, value]) => value !== undefined));
+    const r = await runCommand("git", ["credential-cache", "--socket", socket, "--timeout", String(timeout), "store"], { env, cwd: dirname(socket), input, timeoutMs: 3000 });
     trace(r.code === 0 ? `handed ${redact(served.token)} to the fast path for ${timeout} s` : `git credential-cache store failed (exit ${r.code ?? "killed"}); no fast path this time`);
   } finally {
     try {

@@ -2,7 +2,9 @@
  * The fast path's two credential.helper lines (SPEC, "The fast path"). git asks them in order:
  *
  *   1. git's own `git credential-cache` daemon, for `get` and `erase` (nothing on `store`): a hit
- *      never starts Node;
+ *      never starts Node. The daemon compares `path` only when a request has one, so a request
+ *      without a path is sent with an empty `path=` (and tokens are handed over with their path, empty
+ *      for org-wide ones): a repository's token never answers a request for the whole organisation;
  *   2. this helper, for `get` and `erase` (nothing on `store`), told the daemon's socket in
  *      VERS_FAST_PATH_SOCKET, so that it hands the token it serves to that daemon (hand-off.ts).
  *
@@ -51,7 +53,10 @@ function socketCode(args: string): string {
 export function fastPathLines(helperPath: string, args: string[]): [daemon: string, helper: string] {
   const argsText = args.join(" ");
   const socket = socketCode(argsText);
-  const daemon = `!${DAEMON_FUNCTION}() { case $1 in get|erase) ;; *) return 0;; esac; ${socket}; [ -n "$s" ] || return 0; exec git credential-cache --socket "$s" "$1"; }; ${DAEMON_FUNCTION}`;
+  const request = `r=; p=; while IFS= read -r l && [ -n "$l" ]; do r="$r$l\n"; case $l in path=*) p=1;; esac; done; [ -n "$p" ] || r="\${r}path=\n"`;
+  const daemon =
+    `!${DAEMON_FUNCTION}() { case $1 in get|erase) ;; *) return 0;; esac; ${socket}; [ -n "$s" ] || return 0; ${request}; ` +
+    `exec git credential-cache --socket "$s" "$1" <<VERS_REQUEST\n$r\nVERS_REQUEST\n}; ${DAEMON_FUNCTION}`;
   const command = [helperPath, ...args].map(shellQuote).join(" ");
   const helper = `!${HELPER_FUNCTION}() { [ "$1" = store ] && return 0; ${socket}; VERS_FAST_PATH_SOCKET=$s exec ${command} "$@"; }; ${HELPER_FUNCTION}`;
   return [daemon, helper];

@@ -44,13 +44,14 @@ export async function withRetries<T>(opts: RetryOptions<T>): Promise<T> {
   let tries = 0;
   let badAnswers = 0;
   let lastStatus: number | undefined;
-  let unreachableFrom: number | undefined;
+  let unreachable: { tries: number; from: number } | undefined;
   for (;;) {
     tries++;
     const verdict = await attemptOnce(opts);
     if (verdict.kind === "done") return verdict.value;
     if (verdict.kind !== "transport") lastStatus = verdict.status;
     const seen = verdict.kind === "transport" ? describeTransport(verdict.error) : `HTTP ${verdict.status}`;
+    const refused = verdict.kind === "transport" && (verdict.error.reason === "refused" || verdict.error.reason === "dns");
     const out = tries >= opts.maxAttempts;
     let waitMs: number;
     if (verdict.kind === "rate-limited") {
@@ -60,11 +61,10 @@ export async function withRetries<T>(opts: RetryOptions<T>): Promise<T> {
       badAnswers++;
       if (badAnswers >= 2 || out) throw badAnswer(opts.label, opts.origin, verdict.status, verdict.detail);
       waitMs = 0;
-    } else if (verdict.kind === "transport" && (verdict.error.reason === "refused" || verdict.error.reason === "dns")) {
-      unreachableFrom ??= opts.deadline.remaining();
-      waitMs = 100 * 2 ** Math.min(tries - 1, 4);
-      const spent = unreachableFrom - opts.deadline.remaining();
-      if (out || spent + waitMs > UNREACHABLE_BUDGET_MS) throw unreachable(opts.label, opts.origin, seen, tries, lastStatus);
+    } else if (refused) {
+      unreachable = unreachable ? { ...unreachable, tries: unreachable.tries + 1 } : { tries: 1, from: opts.deadline.remaining() };
+      waitMs = 100 * 2 ** Math.min(unreachable.tries - 1, 4);
+      if (unreachable.from - opts.deadline.remaining() + waitMs > UNREACHABLE_BUDGET_MS) throw gaveUp(opts, verdict, seen, tries, lastStatus);
     } else {
       waitMs = backoff(tries);
     }
@@ -115,17 +115,21 @@ function tryCount(tries: number): string {
   return tries === 1 ? "1 try" : `${tries} tries`;
 }
 
-/** Out of time or tries: name the last HTTP status seen, if any; a service that only timed out did not answer in time. */
+/**
+ * Out of time or tries: a service that refused every connection (or whose name does not resolve) is
+ * unreachable; one that only timed out did not answer in time; anything else is unavailable. Each
+ * message names the last HTTP status seen, if any.
+ */
 function gaveUp<T>(opts: RetryOptions<T>, verdict: Attempted<T>, seen: string, tries: number, lastStatus?: number): HelperError {
-  if (lastStatus === undefined && verdict.kind === "transport" && verdict.error.reason === "timeout") {
+  const last = lastStatus === undefined || seen === `HTTP ${lastStatus}` ? seen : `HTTP ${lastStatus}, then ${seen}`;
+  const reason = verdict.kind === "transport" ? verdict.error.reason : undefined;
+  if (reason === "refused" || reason === "dns") {
+    return new HelperError("unreachable", `${opts.label} is unreachable (${last} after ${tryCount(tries)})`, `check ${opts.origin} and the network`, lastStatus);
+  }
+  if (lastStatus === undefined && reason === "timeout") {
     return new HelperError("timeout", `${opts.label} did not answer in time (${tryCount(tries)})`, `check the network to ${opts.origin}, or raise --timeout / VERS_TIMEOUT`);
   }
-  const last = lastStatus === undefined || seen === `HTTP ${lastStatus}` ? seen : `HTTP ${lastStatus}, then ${seen}`;
   return new HelperError("unavailable", `${opts.label} is unavailable (${last} after ${tryCount(tries)})`, `try again later; ${opts.origin} may be down`, lastStatus);
-}
-
-function unreachable(label: string, origin: string, seen: string, tries: number, lastStatus?: number): HelperError {
-  return new HelperError("unreachable", `${label} is unreachable (${seen} after ${tryCount(tries)})`, `check ${origin} and the network`, lastStatus);
 }
 
 function rateLimited(label: string, status: number, waitMs: number): HelperError {

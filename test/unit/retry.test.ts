@@ -224,15 +224,14 @@ describe("withRetries: thrown errors", () => {
 
   it.each([
     ["reset", "connection reset"],
-    ["refused", "connection refused"],
-    ["network", "network error ENOTFOUND"],
-  ] as const)("a TransportError (%s) counts as unavailable and is retried", async (reason, text) => {
-    const { promise, times } = run([new TransportError(reason, "ENOTFOUND"), done()], { backoff: () => 250 });
+    ["network", "network error EHOSTUNREACH"],
+  ] as const)("a TransportError (%s) counts as unavailable and is retried with the back-off", async (reason, text) => {
+    const { promise, times } = run([new TransportError(reason, "EHOSTUNREACH"), done()], { backoff: () => 250 });
     const { value } = await settle(promise);
     expect(value).toBe("ghs_token");
     expect(times).toEqual([0, 250]);
 
-    const failing = run([new TransportError(reason, "ENOTFOUND")], { maxAttempts: 2, backoff: () => 250 });
+    const failing = run([new TransportError(reason, "EHOSTUNREACH")], { maxAttempts: 2, backoff: () => 250 });
     const { error } = await settle(failing.promise);
     expect(error).toBeInstanceOf(HelperError);
     expect(error).toMatchObject({ code: "unavailable", status: undefined, what: `the broker is unavailable (${text} after 2 tries)` });
@@ -268,6 +267,131 @@ describe("withRetries: thrown errors", () => {
       what: "the broker did not answer in time (1 try)",
       hint: "check the network to https://vers.sh, or raise --timeout / VERS_TIMEOUT",
     });
+  });
+});
+
+describe("withRetries: refused connections and names that do not resolve", () => {
+  it.each([
+    ["refused", "ECONNREFUSED", "connection refused"],
+    ["dns", "ENOTFOUND", "host not found (ENOTFOUND)"],
+  ] as const)("%s: quick tries (100, 200, 400, 800 ms), 2 s in all, then unreachable", async (reason, code, text) => {
+    const { promise, times, traced } = run([new TransportError(reason, code)], { backoff: () => 5000 });
+    const { error } = await settle(promise);
+    // The next wait (1600 ms) would end 3.1 s after the first failure: past the 2 s budget.
+    expect(times).toEqual([0, 100, 300, 700, 1500]);
+    expect(error).toBeInstanceOf(HelperError);
+    expect(error).toMatchObject({
+      code: "unreachable",
+      status: undefined,
+      what: `the broker is unreachable (${text} after 5 tries)`,
+      hint: "check https://vers.sh and the network",
+    });
+    expect(traced[0]).toBe(`the broker: ${text} on try 1; trying again in 100 ms`);
+  });
+
+  it("refused, then an answer: served on the second try, 100 ms later", async () => {
+    const { promise, times } = run([new TransportError("refused", "ECONNREFUSED"), done()]);
+    const { value } = await settle(promise);
+    expect(value).toBe("ghs_token");
+    expect(times).toEqual([0, 100]);
+  });
+
+  it("with maxAttempts 1: unreachable after the one try", async () => {
+    const { promise, times } = run([new TransportError("refused", "ECONNREFUSED"), done()], { maxAttempts: 1 });
+    const { error } = await settle(promise);
+    expect(times).toEqual([0]);
+    expect(error).toMatchObject({ code: "unreachable", what: "the broker is unreachable (connection refused after 1 try)" });
+  });
+
+  it("refused after an HTTP 503: unreachable, keeping the 503 as its status", async () => {
+    const { promise, times } = run([unavailable(503), new TransportError("refused", "ECONNREFUSED")], { backoff: () => 100 });
+    const { error } = await settle(promise);
+    // The quick tries count from the first refusal: 100, 200, 400, 800 ms after it, 2 s in all at most.
+    expect(times).toEqual([0, 100, 200, 400, 800, 1600]);
+    expect(error).toMatchObject({ code: "unreachable", status: 503 });
+    expect((error as HelperError).what).toBe("the broker is unreachable (HTTP 503, then connection refused after 6 tries)");
+  });
+});
+
+describe("withRetries: the deadline", () => {
+  it("starts a try when 250 ms are left after the back-off", async () => {
+    const { promise, times } = run([unavailable()], { timeoutMs: 1000, backoff: () => 750 });
+    await settle(promise);
+    expect(times).toEqual([0, 750]);
+  });
+
+  it("never starts a try with less than 250 ms left", async () => {
+    const { promise, times } = run([unavailable()], { timeoutMs: 1000, backoff: () => 751 });
+    const { error } = await settle(promise);
+    expect(times).toEqual([0]);
+    expect(error).toMatchObject({ code: "unavailable", status: 503, what: "the broker is unavailable (HTTP 503 after 1 try)" });
+  });
+
+  it("waits out a Retry-After that leaves 250 ms for the try", async () => {
+    const { promise, times } = run([rateLimited(4750), done()], { timeoutMs: 5000 });
+    expect((await settle(promise)).value).toBe("ghs_token");
+    expect(times).toEqual([0, 4750]);
+  });
+
+  it("but not one that would leave less", async () => {
+    const { promise, times } = run([rateLimited(4751), done()], { timeoutMs: 5000 });
+    const { error } = await settle(promise);
+    expect(times).toEqual([0]);
+    expect(error).toMatchObject({ code: "rate-limited", status: 429 });
+  });
+
+  /** A try that ran into the deadline: the attempt moves the clock there and times out. */
+  function timingOut(deadline: Deadline): Error {
+    vi.setSystemTime(deadline.at);
+    return new TransportError("timeout", "UND_ERR_HEADERS_TIMEOUT");
+  }
+
+  it("HTTP 503, then a try the deadline cuts off: unavailable, naming HTTP 503 and the timeout", async () => {
+    const deadline = Deadline.in(5000, () => Date.now());
+    const seen: string[] = [];
+    const promise = withRetries<string>({
+      label: "the broker",
+      origin: "https://vers.sh",
+      deadline,
+      trace: () => {},
+      maxAttempts: 100,
+      backoff: () => 100,
+      attempt: async () => {
+        seen.push(`${Date.now() - START}`);
+        if (seen.length === 1) return unavailable(503);
+        throw timingOut(deadline);
+      },
+    });
+    const { error } = await settle(promise);
+    expect(seen).toEqual(["0", "100"]);
+    expect(error).toBeInstanceOf(HelperError);
+    expect(error).toMatchObject({
+      code: "unavailable",
+      status: 503,
+      what: "the broker is unavailable (HTTP 503, then no answer in time after 2 tries)",
+      hint: "try again later; https://vers.sh may be down",
+    });
+  });
+
+  it("only timeouts: did not answer in time, naming the tries", async () => {
+    const deadline = Deadline.in(5000, () => Date.now());
+    let tries = 0;
+    const promise = withRetries<string>({
+      label: "GitHub",
+      origin: "https://api.github.com",
+      deadline,
+      trace: () => {},
+      maxAttempts: 100,
+      backoff: () => 100,
+      attempt: async () => {
+        tries++;
+        if (tries === 1) throw new TransportError("timeout", "UND_ERR_CONNECT_TIMEOUT");
+        throw timingOut(deadline);
+      },
+    });
+    const { error } = await settle(promise);
+    expect(tries).toBe(2);
+    expect(error).toMatchObject({ code: "timeout", status: undefined, what: "GitHub did not answer in time (2 tries)" });
   });
 });
 
