@@ -77,8 +77,8 @@ export function putGrant(grants: Grant[], grant: Grant): { grants: Grant[]; repl
 /** Checks a grant's fields; the grant, or why it is not one. No message ever holds the refresh token. */
 export function checkGrant(fields: GrantFields, origin: string): Grant | string {
   const { repository, refreshToken, tokenEndpoint, clientId, revokeEndpoint } = fields;
-  if (typeof refreshToken !== "string" || !refreshToken) return "it has no refresh token";
-  if (!isRefreshGrant(refreshToken)) return "its refresh token is not ghr_<grantId>.<secret> (letters, digits, _ and - only)";
+  const tokenProblem = refreshTokenProblem(refreshToken);
+  if (tokenProblem || typeof refreshToken !== "string") return tokenProblem ?? "it has no refresh token";
   if (typeof repository !== "string" || !repository) return "it names no repository";
   const repo = parseRepository(repository);
   if (!repo) return `its repository "${repository.slice(0, 200)}" is not owner/repo`;
@@ -95,6 +95,12 @@ export function checkGrant(fields: GrantFields, origin: string): Grant | string 
     ...(clientId !== undefined && { clientId: clientId as string }),
     ...(revoke && { revokeEndpoint: revoke.url }),
   };
+}
+
+/** Why a value is not a refresh grant, or undefined when it is one. Never repeats the value. */
+export function refreshTokenProblem(value: unknown): string | undefined {
+  if (typeof value !== "string" || !value) return "it has no refresh token";
+  return isRefreshGrant(value) ? undefined : "its refresh token is not ghr_<grantId>.<secret> (letters, digits, _ and -; a secret of 8 or more)";
 }
 
 /** https, or http on loopback; no credentials, query or fragment (as for the broker). */

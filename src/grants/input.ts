@@ -1,7 +1,7 @@
 import { HelperError } from "../errors";
 import { parseRepository } from "../scope";
 import { normalizeBaseUrl } from "../settings";
-import { checkGrant, type Grant, type GrantFields } from "./grant";
+import { checkGrant, refreshTokenProblem, type Grant, type GrantFields } from "./grant";
 
 /** `grant add`'s flags: they supply what the grant on stdin does not say, and may not contradict it. */
 export interface GrantAddOptions {
@@ -26,6 +26,8 @@ export function grantFromInput(text: string, options: GrantAddOptions, origin: s
     tokenEndpoint: pick("token endpoint", fields.tokenEndpoint, options.tokenEndpoint, sameUrl),
     clientId: pick("client id", fields.clientId, options.clientId, (a, b) => a === b),
   };
+  const tokenProblem = refreshTokenProblem(merged.refreshToken);
+  if (tokenProblem) throw refused(tokenProblem, "check what was piped in: a ghr_<grantId>.<secret>, or the service's JSON");
   if (merged.repository === undefined && fields.repositoryId !== undefined) {
     throw refused(`the grant names repository id ${fields.repositoryId} but not its owner/repo`, "give it with --repo owner/repo");
   }
