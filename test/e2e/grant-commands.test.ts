@@ -10,7 +10,7 @@ import { helper, type RunResult } from "./harness";
 import { entryFiles, expectFailure, lines } from "./fixtures";
 import { addGrant, gitRequest, grantedRepo, grantsOnDisk, grantsPath, grantWorld, serviceCounter } from "./grant-fixtures";
 
-const { world, env } = grantWorld();
+const { world, env, withGrant } = grantWorld();
 
 function secretOf(refreshToken: string): string {
   return refreshToken.slice(refreshToken.indexOf(".") + 1);
@@ -57,9 +57,7 @@ describe("grant add", () => {
   });
 
   it("one grant per repository: adding again replaces it", async () => {
-    const t = await env({ wireGit: false });
-    const { issued } = await grantedRepo(world, "again");
-    await addGrant(t, issued);
+    const { t, issued } = await withGrant("again");
     const second = world.service.issue(issued.repository);
     const r = await addGrant(t, second);
     expect(r.stdout).toContain(`replacing ghr_${issued.grantId}`);
@@ -69,8 +67,7 @@ describe("grant add", () => {
 
 describe("the grants file is checked like the cache folder", () => {
   it("readable by others: get fails with one line naming the file and chmod 600, and sends nothing", async () => {
-    const t = await env({ wireGit: false });
-    await addGrant(t, (await grantedRepo(world, "loose")).issued);
+    const { t } = await withGrant("loose");
     await chmod(grantsPath(t), 0o644);
     const count = serviceCounter(world.service);
     expectFailure(await helper(t, ["get"], gitRequest(world)), new RegExp(`grants file ~/.vers/grants.json \\(${grantsPath(t)}\\) is readable or writable by group or others \\(mode 644\\).*chmod 600 ${grantsPath(t)}`));
@@ -80,9 +77,7 @@ describe("the grants file is checked like the cache folder", () => {
 
 describe("grant list, status, revoke", () => {
   it("list shows repository, grant id, endpoint and the secret's last 4 only", async () => {
-    const t = await env({ wireGit: false });
-    const { issued } = await grantedRepo(world, "listed");
-    await addGrant(t, issued);
+    const { t, issued } = await withGrant("listed");
     const r = await helper(t, ["grant", "list"]);
     expect(r.code).toBe(0);
     for (const fact of [issued.repository, `ghr_${issued.grantId}`, `…${issued.refreshToken.slice(-4)}`, world.service.tokenEndpoint]) expect(r.stdout).toContain(fact);
@@ -92,9 +87,7 @@ describe("grant list, status, revoke", () => {
   });
 
   it("status shows the grant source; --check redeems once even with a fresh token cached", async () => {
-    const t = await env({ wireGit: false });
-    const { issued } = await grantedRepo(world, "checked");
-    await addGrant(t, issued);
+    const { t, issued } = await withGrant("checked");
     expect((await helper(t, ["get"], gitRequest(world))).code).toBe(0);
     const count = serviceCounter(world.service);
     const s = JSON.parse((await helper(t, ["status", "--json"])).stdout) as { source: Record<string, string>; grants: Array<{ repository: string }> };
@@ -107,9 +100,7 @@ describe("grant list, status, revoke", () => {
   });
 
   it("revoke: the service saw the revoke; the file no longer holds the grant; its cached token is dropped", async () => {
-    const t = await env({ wireGit: false });
-    const { issued } = await grantedRepo(world, "to-revoke");
-    await addGrant(t, issued);
+    const { t, issued } = await withGrant("to-revoke");
     expect((await helper(t, ["get"], gitRequest(world))).code).toBe(0);
     expect(await entryFiles(t.cacheDir)).toHaveLength(1);
     const revocations = world.service.revocations;
@@ -125,9 +116,7 @@ describe("grant list, status, revoke", () => {
   });
 
   it("revoke while the service answers 503: says the grant may still be valid and keeps it", async () => {
-    const t = await env({ wireGit: false, extraEnv: { VERS_TIMEOUT: "3" } });
-    const { issued } = await grantedRepo(world, "kept");
-    await addGrant(t, issued);
+    const { t, issued } = await withGrant("kept", { wireGit: false, extraEnv: { VERS_TIMEOUT: "3" } });
     world.service.setMode("503");
     const r = await helper(t, ["grant", "revoke", "--repo", issued.repository]);
     expect(r.code).toBe(1);

@@ -17,8 +17,18 @@ export interface GrantWorld {
   gitHost: GitHost;
 }
 
-/** Starts the service and the git host for the file, puts the service back to normal before each test, and gives temporary HOMEs. */
-export function grantWorld(): { world: GrantWorld; env: (o?: { wireGit?: boolean; extraEnv?: Record<string, string> }) => Promise<TestEnv> } {
+type EnvOptions = { wireGit?: boolean; extraEnv?: Record<string, string> };
+
+/**
+ * Starts the service and the git host for the file, puts the service back to normal before each test,
+ * and gives temporary HOMEs: `env()` bare, `withGrant(name)` holding a grant (added with `grant add`) for a
+ * new repository.
+ */
+export function grantWorld(): {
+  world: GrantWorld;
+  env: (o?: EnvOptions) => Promise<TestEnv>;
+  withGrant: (name: string, o?: EnvOptions) => Promise<{ t: TestEnv; url: string; issued: IssuedGrant }>;
+} {
   const world = {} as GrantWorld;
   beforeAll(async () => {
     const registry = new TokenRegistry();
@@ -33,7 +43,13 @@ export function grantWorld(): { world: GrantWorld; env: (o?: { wireGit?: boolean
     world.service.setLifetime(3600);
   });
   const env = tempEnvs(() => ({ hosts: [world.gitHost.host], caFile: world.gitHost.caFile, extraEnv: { VERS_TIMEOUT: "15" } }));
-  return { world, env };
+  const withGrant = async (name: string, o: EnvOptions = { wireGit: false }) => {
+    const t = await env(o);
+    const { url, issued } = await grantedRepo(world, name);
+    await addGrant(t, issued);
+    return { t, url, issued };
+  };
+  return { world, env, withGrant };
 }
 
 /** A new repository in the host's org, and a grant for it. */

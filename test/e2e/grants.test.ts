@@ -9,13 +9,11 @@ import { git, helper } from "./harness";
 import { entryFiles, expectFailure, parseLines } from "./fixtures";
 import { addGrant, gitOk, gitRequest, grantedRepo, grantsOnDisk, grantWorld, perRepo, serviceCounter } from "./grant-fixtures";
 
-const { world, env } = grantWorld();
+const { world, env, withGrant } = grantWorld();
 
 describe("a grant, through git", () => {
   it("grant add from the service's JSON, then clone, commit and push the granted repository with one redemption", async () => {
-    const t = await env();
-    const { url, issued } = await grantedRepo(world, "widgets");
-    await addGrant(t, issued);
+    const { t, url, issued } = await withGrant("widgets", {});
     const count = serviceCounter(world.service);
     const work = join(t.home, "work");
     await gitOk(t, ["clone", "--quiet", url, work]);
@@ -52,8 +50,7 @@ describe("a grant, through git", () => {
   });
 
   it("without a path and two grants held: no answer, one line pointing at useHttpPath, nothing sent", async () => {
-    const t = await env({ wireGit: false });
-    await addGrant(t, (await grantedRepo(world, "one")).issued);
+    const { t } = await withGrant("one");
     await addGrant(t, (await grantedRepo(world, "two")).issued);
     const count = serviceCounter(world.service);
     const r = await helper(t, ["get"], gitRequest(world));
@@ -62,8 +59,7 @@ describe("a grant, through git", () => {
   });
 
   it("32 concurrent cold gets redeem once and all print the same password", async () => {
-    const t = await env({ wireGit: false });
-    await addGrant(t, (await grantedRepo(world, "busy")).issued);
+    const { t } = await withGrant("busy");
     const count = serviceCounter(world.service);
     const results = await Promise.all(Array.from({ length: 32 }, () => helper(t, ["get"], gitRequest(world))));
     for (const r of results) expect(r).toMatchObject({ code: 0, stderr: "" });
@@ -77,9 +73,7 @@ describe("a grant, through git", () => {
 
 describe("the service's answers", () => {
   it("invalid_grant: one request, one clear line, final; a get within 10 s fails at once with the same line", async () => {
-    const t = await env({ wireGit: false });
-    const { issued } = await grantedRepo(world, "revoked");
-    await addGrant(t, issued);
+    const { t, issued } = await withGrant("revoked");
     world.service.revoke(issued.refreshToken);
     const count = serviceCounter(world.service);
     const first = expectFailure(await helper(t, ["get"], gitRequest(world)), new RegExp(`the grant for ${issued.repository} \\(ghr_${issued.grantId}\\) is no longer valid \\(HTTP 400 invalid_grant.*git-credential-vers grant add`));
@@ -91,8 +85,7 @@ describe("the service's answers", () => {
 
   it("503 while a token is in hand (due for refresh): the token is served, after one try", async () => {
     world.service.setLifetime(600);
-    const t = await env({ wireGit: false, extraEnv: { VERS_REFRESH_MARGIN: "3600" } });
-    await addGrant(t, (await grantedRepo(world, "flaky")).issued);
+    const { t } = await withGrant("flaky", { wireGit: false, extraEnv: { VERS_REFRESH_MARGIN: "3600" } });
     const first = parseLines((await helper(t, ["get"], gitRequest(world))).stdout).password;
     expect(first).toMatch(/^ghs_/);
     world.service.setMode("503");
@@ -105,9 +98,7 @@ describe("the service's answers", () => {
 
   it("rotation: the grants file holds the new grant, the old secret is dead at the service, and the next redemption uses the new one", async () => {
     world.service.setRotation(true);
-    const t = await env({ wireGit: false });
-    const { issued } = await grantedRepo(world, "rotating");
-    await addGrant(t, issued);
+    const { t, issued } = await withGrant("rotating");
     const count = serviceCounter(world.service);
     await helper(t, ["get"], gitRequest(world));
     const rotated = (await grantsOnDisk(t))[issued.repository]!;
