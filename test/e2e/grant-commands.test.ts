@@ -37,21 +37,22 @@ describe("grant add", () => {
   });
 
   it.each([
-    ["nothing", ""],
-    ["a grant without its secret", "ghr_abcdef"],
-    ["a grant with a bad character", "ghr_abc.def$ghijklmno"],
-    ["a grant with no repository", () => JSON.stringify({ refreshToken: "ghr_abc.defghijklmnop", tokenEndpoint: world.service.tokenEndpoint })],
-    ["a grant with no endpoint", () => JSON.stringify({ refreshToken: "ghr_abc.defghijklmnop", repository: "acme/x" })],
-    ["a plain-http endpoint off loopback", () => JSON.stringify({ refreshToken: "ghr_abc.defghijklmnop", repository: "acme/x", tokenEndpoint: "http://grants.example/token" })],
-    ["a repository that is not owner/repo", () => JSON.stringify({ refreshToken: "ghr_abc.defghijklmnop", repository: "acme/x/y", tokenEndpoint: world.service.tokenEndpoint })],
-    ["broken JSON", '{"refreshToken": "ghr_abc.defghijklmnop",'],
-  ])("refuses %s with one line and writes nothing", async (_name, input) => {
+    ["nothing", "", /nothing was read on stdin/],
+    ["a grant without its secret", "ghr_abcdef", /not ghr_<grantId>\.<secret>/],
+    ["a grant with a bad character", "ghr_abc.def$ghijklmno", /not ghr_<grantId>\.<secret>/],
+    ["a grant with no repository", () => JSON.stringify({ refreshToken: "ghr_abc.defghijklmnop", tokenEndpoint: world.service.tokenEndpoint }), /names no repository/],
+    ["a grant with no endpoint", () => JSON.stringify({ refreshToken: "ghr_abc.defghijklmnop", repository: "acme/x" }), /has no token endpoint/],
+    ["a plain-http endpoint off loopback", () => JSON.stringify({ refreshToken: "ghr_abc.defghijklmnop", repository: "acme/x", tokenEndpoint: "http://grants.example/token" }), /must use https/],
+    ["a repository that is not owner/repo", () => JSON.stringify({ refreshToken: "ghr_abc.defghijklmnop", repository: "acme/x/y", tokenEndpoint: world.service.tokenEndpoint }), /is not owner\/repo/],
+    ["broken JSON", '{"refreshToken": "ghr_abc.defghijklmnop",', /is not JSON/],
+  ])("refuses %s with one line and writes nothing", async (_name, input, why) => {
     const t = await env({ wireGit: false });
     const r = await helper(t, ["grant", "add"], typeof input === "function" ? input() : input);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(lines(r.stderr)).toHaveLength(1);
     expect(r.stderr).toMatch(/^git-credential-vers: not adding the grant: /);
+    expect(r.stderr).toMatch(why);
     expect(r.stderr).not.toContain("defghijklmnop");
     await expect(stat(join(t.home, ".vers"))).rejects.toThrow();
   });

@@ -46,8 +46,8 @@ function mint(script: Script, opts: { grant?: Grant; maxAttempts?: number; onRot
   };
   const ctx: MintContext = { deadline: Deadline.in(opts.timeoutMs ?? 15_000, Date.now), trace: () => {}, now: Date.now, env: {}, maxAttempts: opts.maxAttempts ?? 100, onRotated: opts.onRotated };
   const outcome = grantSource(opts.grant ?? GRANT, http).mint(SCOPE, ctx).then(
-    (value) => ({ value, error: undefined }),
-    (error: unknown) => ({ value: undefined, error: error as HelperError }),
+    (value) => ({ value, error: undefined, at: Date.now() - START }),
+    (error: unknown) => ({ value: undefined, error: error as HelperError, at: Date.now() - START }),
   );
   return { sent, settle: async () => (await vi.advanceTimersByTimeAsync(60_000), outcome) };
 }
@@ -135,11 +135,17 @@ describe("invalid answers", () => {
 });
 
 describe("rotation", () => {
-  it("hands the new grant over before serving, once", async () => {
-    const rotated: string[] = [];
-    const { settle } = mint([ok({ refresh_token: "ghr_grant1.n3wS3cretN3wS3cret" })], { onRotated: async (t) => void rotated.push(t) });
-    expect((await settle()).value?.token).toBe("ghs_granted");
-    expect(rotated).toEqual(["ghr_grant1.n3wS3cretN3wS3cret"]);
+  it("hands the new grant over, once, and waits until it is kept before serving", async () => {
+    const kept: Array<[string, number]> = [];
+    const keep = async (t: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      kept.push([t, Date.now() - START]);
+    };
+    const { settle } = mint([ok({ refresh_token: "ghr_grant1.n3wS3cretN3wS3cret" })], { onRotated: keep });
+    const { value, at } = await settle();
+    expect(value?.token).toBe("ghs_granted");
+    expect(kept).toEqual([["ghr_grant1.n3wS3cretN3wS3cret", 100]]);
+    expect(at).toBe(100);
   });
 
   it("keeps a grant rotated in an invalid answer, and redeems the new one on the next try", async () => {
