@@ -49,6 +49,24 @@ describe("a grant, through git", () => {
     expect(count.redemptions()).toBe(1);
   });
 
+  it("install --per-repo with two grants: git clones and fetches each repository with its own grant, through the fast path", async () => {
+    const t = await env({ wireGit: false });
+    const [a, b] = await Promise.all([grantedRepo(world, "fast-a"), grantedRepo(world, "fast-b")]);
+    await addGrant(t, a.issued);
+    await addGrant(t, b.issued);
+    expect((await helper(t, ["install", "--global", "--per-repo"])).code).toBe(0);
+    try {
+      const count = serviceCounter(world.service);
+      for (const repo of [a, b]) await gitOk(t, ["clone", "--quiet", repo.url, join(t.home, repo.issued.repository)]);
+      for (const repo of [a, b]) await gitOk(t, ["fetch", "--quiet", "origin"], join(t.home, repo.issued.repository));
+      expect(count.redemptions()).toBe(2);
+      const redeemed = world.service.requests.slice(-count.requests()).map((r) => r.form.refresh_token);
+      expect(redeemed.sort()).toEqual([a.issued.refreshToken, b.issued.refreshToken].sort());
+    } finally {
+      await helper(t, ["uninstall", "--global", "--per-repo"]);
+    }
+  });
+
   it("without a path and two grants held: no answer, one line pointing at useHttpPath, nothing sent", async () => {
     const { t } = await withGrant("one");
     await addGrant(t, (await grantedRepo(world, "two")).issued);
