@@ -18,6 +18,9 @@ export interface Grant {
   revokeEndpoint?: string;
 }
 
+/** Where a grant from the environment comes from (its `refreshToken.origin`). */
+export const ENV_GRANT_ORIGIN = "env VERS_REFRESH_TOKEN";
+
 /** A grant's fields before they are checked, from a file, the environment or `grant add`. */
 export interface GrantFields {
   repository?: unknown;

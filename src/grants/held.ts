@@ -1,7 +1,7 @@
 import { HelperError } from "../errors";
 import type { Env, Io } from "../io";
 import { grantsFile, readGrants, type GrantsFile } from "./file";
-import { checkGrant, grantIdOf, sameRepository, type Grant } from "./grant";
+import { checkGrant, ENV_GRANT_ORIGIN, grantIdOf, sameRepository, type Grant } from "./grant";
 
 /** The grants this machine holds, and the file they are kept in (undefined when HOME is not absolute). */
 export interface HeldGrants {
@@ -32,7 +32,7 @@ export function envGrant(env: Env): Grant | undefined {
   if (!repository) throw new HelperError("bad-setting", "VERS_REFRESH_TOKEN is set without VERS_GRANT_REPOSITORY", "set VERS_GRANT_REPOSITORY to the grant's owner/repo");
   const tokenEndpoint = env.VERS_TOKEN_ENDPOINT?.trim();
   if (!tokenEndpoint) throw new HelperError("bad-setting", "VERS_REFRESH_TOKEN is set without VERS_TOKEN_ENDPOINT", "set VERS_TOKEN_ENDPOINT to the grant's token endpoint (https://…)");
-  const grant = checkGrant({ repository, refreshToken, tokenEndpoint, clientId: env.VERS_CLIENT_ID?.trim() || undefined }, "env VERS_REFRESH_TOKEN");
+  const grant = checkGrant({ repository, refreshToken, tokenEndpoint, clientId: env.VERS_CLIENT_ID?.trim() || undefined }, ENV_GRANT_ORIGIN);
   if (typeof grant === "string") throw new HelperError("bad-setting", `the grant in VERS_REFRESH_TOKEN is not usable: ${grant}`, "fix VERS_REFRESH_TOKEN, VERS_TOKEN_ENDPOINT, VERS_CLIENT_ID and VERS_GRANT_REPOSITORY");
   return grant;
 }

@@ -1,5 +1,5 @@
 import { HelperError } from "../errors";
-import { describeGrant, grantIdOf, type Grant } from "../grants/grant";
+import { describeGrant, ENV_GRANT_ORIGIN, grantIdOf, type Grant } from "../grants/grant";
 import type { Scope } from "../scope";
 import type { Token } from "../token";
 import { USER_AGENT } from "../version";
@@ -85,5 +85,5 @@ export function refused(answer: HttpAnswer, grant: Grant, url: string): never {
 
 function newGrantHint(grant: Grant): string {
   const ask = "it was revoked or has expired: ask the service that issued it for a new grant";
-  return grant.refreshToken.origin === "env VERS_REFRESH_TOKEN" ? `${ask} and set VERS_REFRESH_TOKEN` : `${ask} and pipe it to git-credential-vers grant add`;
+  return grant.refreshToken.origin === ENV_GRANT_ORIGIN ? `${ask} and set VERS_REFRESH_TOKEN` : `${ask} and pipe it to git-credential-vers grant add`;
 }

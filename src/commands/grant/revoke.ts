@@ -5,7 +5,7 @@ import { Deadline } from "../../deadline";
 import { HelperError, isHelperError } from "../../errors";
 import { stopDaemons } from "../../fast-path/daemons";
 import { updateGrants } from "../../grants/file";
-import { describeGrant, grantIdentity, grantIdOf, sameRepository, type Grant } from "../../grants/grant";
+import { describeGrant, ENV_GRANT_ORIGIN, grantIdentity, grantIdOf, sameRepository, type Grant } from "../../grants/grant";
 import { heldGrants } from "../../grants/held";
 import type { Io } from "../../io";
 import { parseRepository } from "../../scope";
@@ -33,7 +33,7 @@ export async function runGrantRevoke(io: Io, flags: Flags, options: { repo?: str
   }
   const done = [`revoked ${describeGrant(grant)}`];
   const id = grantIdOf(grant.refreshToken.value);
-  if (held.file && grant.refreshToken.origin !== "env VERS_REFRESH_TOKEN") {
+  if (held.file && grant.refreshToken.origin !== ENV_GRANT_ORIGIN) {
     await updateGrants(io, (grants) => grants.filter((g) => grantIdOf(g.refreshToken.value) !== id));
     done.push(`removed it from ${held.file.shown}`);
   }
