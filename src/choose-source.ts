@@ -1,23 +1,53 @@
 import { hash64 } from "./hash";
 import { HelperError } from "./errors";
+import { grantFor, grantScope, type GrantRequest } from "./grants/choose";
+import { grantIdentity, isRefreshGrant, type Grant } from "./grants/grant";
+import { heldGrants, type HeldGrants } from "./grants/held";
 import type { Env, Io } from "./io";
+import type { Scope } from "./scope";
 import { findStaticToken, findVersKey, homeFile, type Secret } from "./secrets";
 import { normalizeBaseUrl, type Settings } from "./settings";
 
 /**
  * The token source one invocation uses. `identity` names whose tokens these are (kind, where, a
- * fingerprint of the credentials, never a secret): the cache keys its entries by it.
+ * fingerprint of the credentials, never a secret): the cache keys its entries by it. A grant source is
+ * one grant, for one repository; `grant.refreshToken` is its secret.
  */
 export type SourceConfig =
   | { kind: "broker"; identity: string; baseUrl: string; apiKey: Secret }
   | { kind: "github-app"; identity: string; apiUrl: string; appId: string; installationId?: string; env: Env; homedir: string }
+  | { kind: "grant"; identity: string; grant: Grant }
   | { kind: "static"; token: Secret };
 
 /** The sources that mint over the network (and so are cached); static tokens need neither. */
 export type NetworkSource = Exclude<SourceConfig, { kind: "static" }>;
 
-/** Picks the source: an explicit --source, or auto = broker if a key is found, else github-app if GITHUB_APP_ID. */
-export function chooseSource(settings: Settings, io: Pick<Io, "env" | "homedir">): SourceConfig {
+/** The configured source before a request picks one grant: grants stay a set here (status, grant list). */
+export type PickedSource = Exclude<SourceConfig, { kind: "grant" }> | ({ kind: "grants" } & HeldGrants);
+
+type SourceIo = Pick<Io, "env" | "homedir" | "uid">;
+
+/**
+ * The source for a request: an explicit --source, or auto = broker if a Vers key is found, else grant if
+ * a grant is held, else github-app if GITHUB_APP_ID. A grant is chosen for the request's repository
+ * (grants/choose.ts); without a request, the one grant held.
+ */
+export function chooseSource(settings: Settings, io: SourceIo, request?: GrantRequest): SourceConfig {
+  const picked = pickSource(settings, io, request?.refreshToken);
+  return picked.kind === "grants" ? grantSource(grantFor(picked, settings, io.env, request)) : picked;
+}
+
+export function grantSource(grant: Grant): Extract<SourceConfig, { kind: "grant" }> {
+  return { kind: "grant", identity: grantIdentity(grant), grant };
+}
+
+/** The scope a source's token really has: a grant's is its one repository, whatever git asked. */
+export function sourceScope(source: SourceConfig, scope: Scope): Scope {
+  return source.kind === "grant" ? grantScope(scope, source.grant) : scope;
+}
+
+/** Which source is configured; `presented` is git's oauth_refresh_token, which counts as a grant under auto when VERS_TOKEN_ENDPOINT says where to redeem it. */
+export function pickSource(settings: Settings, io: SourceIo, presented?: string): PickedSource {
   const { env, homedir } = io;
   const wanted = settings.source;
   if (wanted === "static") {
@@ -25,10 +55,15 @@ export function chooseSource(settings: Settings, io: Pick<Io, "env" | "homedir">
     if (!token) throw new HelperError("no-key", "no static token is set", "set GITHUB_TOKEN or GH_TOKEN");
     return { kind: "static", token };
   }
-  const apiKey = wanted === "github-app" ? undefined : findVersKey(env, homedir);
+  const apiKey = wanted === "auto" || wanted === "broker" ? findVersKey(env, homedir) : undefined;
   if (apiKey) return { kind: "broker", identity: `broker ${settings.baseUrl} ${hash64(apiKey.value)}`, baseUrl: settings.baseUrl, apiKey };
+  if (wanted === "grant" || wanted === "auto") {
+    const held = heldGrants(io);
+    const usable = presented !== undefined && isRefreshGrant(presented) && !!env.VERS_TOKEN_ENDPOINT?.trim();
+    if (wanted === "grant" || held.grants.length > 0 || usable) return { kind: "grants", ...held };
+  }
   const appId = env.GITHUB_APP_ID?.trim();
-  if (wanted !== "broker" && appId) {
+  if ((wanted === "auto" || wanted === "github-app") && appId) {
     const apiUrl = normalizeBaseUrl(env.GITHUB_API_URL?.trim() || "https://api.github.com", "GITHUB_API_URL", false);
     const installationId = env.GITHUB_INSTALLATION_ID?.trim() || undefined;
     return { kind: "github-app", identity: `github-app ${apiUrl} ${appId} ${installationId ?? "auto"}`, apiUrl, appId, installationId, env, homedir };
@@ -43,6 +78,6 @@ export function chooseSource(settings: Settings, io: Pick<Io, "env" | "homedir">
   throw new HelperError(
     "no-key",
     `no Vers API key was found${keyHint}`,
-    "set VERS_API_KEY or write it to ~/.vers/keys.json; for a GitHub App set GITHUB_APP_ID and its private key",
+    "set VERS_API_KEY or write it to ~/.vers/keys.json; for a refresh grant use git-credential-vers grant add; for a GitHub App set GITHUB_APP_ID and its private key",
   );
 }

@@ -1,11 +1,15 @@
 import { Command, CommanderError, Option } from "commander";
 import { runCacheClear } from "./commands/cache";
 import { runGitAction } from "./commands/git";
+import { runGrantAdd } from "./commands/grant/add";
+import { runGrantList } from "./commands/grant/list";
+import { runGrantRevoke } from "./commands/grant/revoke";
 import { runInstall, runUninstall, type InstallOptions } from "./commands/install";
 import { runProfiles } from "./commands/profiles";
 import { runStatus } from "./commands/status";
 import { runToken, type TokenOptions } from "./commands/token";
 import { errorLine, HelperError } from "./errors";
+import type { GrantAddOptions } from "./grants/input";
 import type { Io } from "./io";
 import { OPTIONS, type OptionSpec } from "./options";
 import { secretsIn } from "./secrets";
@@ -18,6 +22,7 @@ Examples:
   GH_TOKEN=$(git-credential-vers token --repo acme/widgets --profile read) gh pr list
   curl -H "Authorization: Bearer $(git-credential-vers token)" https://api.github.com/installation/repositories
   git-credential-vers status                    why git can or cannot authenticate
+  git-credential-vers grant add < grant.json    hold a refresh grant for one repository
   VERS_CREDENTIAL_TRACE=1 git fetch             trace every decision (tokens redacted)`;
 
 /** The exit code the chosen action settles on. */
@@ -78,6 +83,30 @@ const COMMANDS: CommandSpec[] = [
     ],
     globals: ["host", "profile", "source"],
     run: (io, flags, options: { json?: boolean; check?: boolean }) => runStatus(io, flags, options),
+  },
+  {
+    name: "grant",
+    description: "manage refresh grants (ghr_…), each for one repository, for the grant source",
+    subcommands: [
+      {
+        name: "add",
+        description: "add a grant read from stdin: a bare ghr_…, or the minting service's JSON (never give it as an argument)",
+        options: [
+          ["--repo <repo>", "the grant's repository, owner/repo, when the grant does not name it"],
+          ["--token-endpoint <url>", "where to redeem it, when the grant does not say"],
+          ["--client-id <id>", "the client id to send, when the grant does not say"],
+        ],
+        run: (io, _flags, options: GrantAddOptions) => runGrantAdd(io, options),
+      },
+      { name: "list", description: "list the grants held (secrets redacted)", options: [["--json", "as JSON"]], run: (io, _flags, options: { json?: boolean }) => runGrantList(io, options) },
+      {
+        name: "revoke",
+        description: "revoke a grant at its service, then remove it and its cached tokens",
+        options: [["--repo <repo>", "which grant, owner/repo (needed when several are held)"]],
+        globals: ["timeout"],
+        run: (io, flags, options: { repo?: string }) => runGrantRevoke(io, flags, options),
+      },
+    ],
   },
   { name: "cache", description: "manage the token cache", subcommands: [{ name: "clear", description: "remove every cached token", run: (io) => runCacheClear(io) }] },
 ];

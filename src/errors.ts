@@ -9,6 +9,7 @@ export type ErrorCode =
   | "bad-setting"
   | "no-key"
   | "unauthorized"
+  | "invalid-grant"
   | "invalid-request"
   | "forbidden"
   | "not-found"

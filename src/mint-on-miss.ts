@@ -1,5 +1,6 @@
 import { isUsable, servedFrom, type CacheEntry } from "./cache/entry";
 import { isHelperError, warningLine } from "./errors";
+import { keepRotatedGrant } from "./grants/rotate";
 import { hash64 } from "./hash";
 import { secretsIn, findStaticToken } from "./secrets";
 import type { Context, Miss, Network } from "./serve-token";
@@ -43,6 +44,8 @@ async function mint(ctx: Context, miss: Miss, inHand?: CacheEntry): Promise<Toke
     env: io.env,
     maxAttempts: inHand ? 1 : 100,
     memo: miss.store?.memo(`${miss.source.kind} ${hash64(miss.source.identity)}`),
+    // Under the entry's lock still: no other process redeems this grant while the new one is saved.
+    onRotated: miss.source.kind === "grant" ? keepRotatedGrant(io, trace, miss.source.grant) : undefined,
   };
   const started = io.now();
   const token = await network.mintFrom(miss.source, miss.scope, mintCtx);
@@ -95,5 +98,5 @@ function recover(ctx: Context, miss: Miss, err: unknown, inHand?: CacheEntry): S
 }
 
 function originOf(miss: Miss): string {
-  return miss.source.kind === "broker" ? "the broker" : "GitHub";
+  return { broker: "the broker", grant: "the grant service", "github-app": "GitHub" }[miss.source.kind];
 }

@@ -17,7 +17,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: "base-url", key: "baseUrl", value: "<url>", env: "VERS_BASE_URL", help: "broker origin (default https://vers.sh)" },
   { flag: "host", key: "host", value: "<host>", multiple: true, env: "VERS_GITHUB_HOST", help: "host to answer for; repeatable (default github.com)" },
   { flag: "profile", key: "profile", value: "<name>", env: "VERS_GITHUB_PROFILE", help: "permission profile: read, develop, clone, ci" },
-  { flag: "source", key: "source", value: "<name>", env: "VERS_TOKEN_SOURCE", help: "auto, broker, github-app or static (default auto)" },
+  { flag: "source", key: "source", value: "<name>", env: "VERS_TOKEN_SOURCE", help: "auto, broker, grant, github-app or static (default auto)" },
   { flag: "fallback", key: "fallback", value: "<name>", env: "VERS_FALLBACK", help: "static: serve GITHUB_TOKEN/GH_TOKEN when the source fails" },
   { flag: "refresh-margin", key: "refreshMargin", value: "<seconds>", env: "VERS_REFRESH_MARGIN", help: "refresh tokens with less than this left (default 300)" },
   { flag: "timeout", key: "timeout", value: "<seconds>", env: "VERS_TIMEOUT", help: "deadline for one get, retries and lock waits included (default 15)" },

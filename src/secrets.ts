@@ -15,7 +15,9 @@ const SECRET_VARIABLES = ["VERS_API_KEY", "GITHUB_TOKEN", "GH_TOKEN", "VERS_REFR
 export function secretsIn(env: Env): string[] {
   const values = SECRET_VARIABLES.map((name) => env[name]?.trim() ?? "");
   const redisPassword = /^rediss?:\/\/[^@/]*:([^@/]+)@/.exec(env.VERS_REDIS_URL ?? "")?.[1];
-  return [...values, redisPassword ?? ""].filter((v) => v.length >= 8);
+  // A refresh grant ghr_<id>.<secret>: its secret part alone is hidden too.
+  const grantSecret = /^ghr_[^.]*\.(.+)$/.exec(env.VERS_REFRESH_TOKEN?.trim() ?? "")?.[1];
+  return [...values, redisPassword ?? "", grantSecret ?? ""].filter((v) => v.length >= 8);
 }
 
 /**

@@ -4,9 +4,10 @@ import { cacheFolder } from "./cache/folder";
 import type { RefreshPolicy } from "./cache/freshness";
 import { scopeKey } from "./cache/key";
 import { CacheStore } from "./cache/store";
-import { chooseSource, type NetworkSource } from "./choose-source";
+import { chooseSource, sourceScope, type NetworkSource } from "./choose-source";
 import { Deadline } from "./deadline";
 import { warningLine } from "./errors";
+import { describeGrant } from "./grants/grant";
 import type { Io } from "./io";
 import { mintOnMiss } from "./mint-on-miss";
 import { describeScope, type Scope } from "./scope";
@@ -42,15 +43,17 @@ export interface Miss {
 /**
  * The pipeline git's `get` and `token` share: source → cache → (miss) source. A fresh cached token is
  * served without loading any network code; otherwise the miss path (mint-on-miss.ts) mints, writes
- * and releases the lock the cache handed over.
+ * and releases the lock the cache handed over. `refreshToken` is git's oauth_refresh_token, if any.
  */
-export async function serveToken(ctx: Context, scope: Scope): Promise<Served> {
+export async function serveToken(ctx: Context, requested: Scope, refreshToken?: string): Promise<Served> {
   const { io, settings, trace } = ctx;
-  const source = chooseSource(settings, io);
+  const source = chooseSource(settings, io, { scope: requested, refreshToken });
   if (source.kind === "static") {
     trace(`static token ${redact(source.token.value)} from ${source.token.origin}; not cached`);
     return { token: source.token.value, origin: source.token.origin };
   }
+  if (source.kind === "grant") trace(`${describeGrant(source.grant)} from ${source.grant.refreshToken.origin}, redeemed at ${source.grant.tokenEndpoint}`);
+  const scope = sourceScope(source, requested);
   const deadline = Deadline.in(settings.timeoutMs, io.now);
   const key = scopeKey(source.identity, scope);
   const store = openCache(ctx);

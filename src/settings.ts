@@ -2,8 +2,8 @@ import { HelperError, isHelperError } from "./errors";
 import type { Env } from "./io";
 import { profilePermissions, type Permissions } from "./profiles";
 
-export type SourceName = "auto" | "broker" | "github-app" | "static";
-const SOURCES: readonly SourceName[] = ["auto", "broker", "github-app", "static"];
+export type SourceName = "auto" | "broker" | "grant" | "github-app" | "static";
+const SOURCES: readonly SourceName[] = ["auto", "broker", "grant", "github-app", "static"];
 
 /** Command-line flags, as commander hands them over (all optional). */
 export interface Flags {

@@ -1,6 +1,6 @@
 import { isAbsolute } from "node:path";
 import type { Io } from "../io";
-import { folderProblem } from "./store";
+import { folderProblem } from "../safe-files";
 
 /** The cache folder (env-paths: $XDG_CACHE_HOME/git-credential-vers), and why it cannot be used, if it cannot. */
 export interface CacheFolder {

@@ -16,3 +16,13 @@ export function scopeKey(sourceIdentity: string, scope: Scope): string {
     canonicalPermissions(scope.permissions),
   ]);
 }
+
+/** The source identity a scope key was made under (its first field), or undefined for a key that is not one. */
+export function keySourceIdentity(key: string): string | undefined {
+  try {
+    const fields: unknown = JSON.parse(key);
+    return Array.isArray(fields) && typeof fields[0] === "string" ? fields[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}

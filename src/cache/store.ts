@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 import { hash64 } from "../hash";
+import { FILE_MODE, folderProblem, readOwnFile, replaceFile, type FileRead } from "../safe-files";
 import { parseEntry, type CacheEntry } from "./entry";
 
 /** What a failure note holds: the error, as the process that met it reported it, and when. */
@@ -13,37 +14,7 @@ export interface FailureNote {
 }
 
 export const DIR_MODE = 0o700;
-export const FILE_MODE = 0o600;
-/** No file the helper writes is larger; anything larger is not ours. */
-const MAX_FILE_BYTES = 64 * 1024;
-
-/**
- * Why a cache folder cannot be trusted, or undefined when it can (or does not exist yet): a symbolic
- * link, not a folder, another owner, writable by group or others, or inside a folder others may
- * replace it in (writable by others, no sticky bit).
- */
-export function folderProblem(dir: string, uid: number | undefined): string | undefined {
-  try {
-    const parent = statSync(dirname(dir));
-    if (parent.mode & 0o002 && !(parent.mode & 0o1000)) return `${dirname(dir)} is writable by others`;
-  } catch {
-    // No parent yet: the first write creates it.
-  }
-  let st;
-  try {
-    st = lstatSync(dir);
-  } catch {
-    return undefined;
-  }
-  if (st.isSymbolicLink()) return `${dir} is a symbolic link`;
-  if (!st.isDirectory()) return `${dir} is not a folder`;
-  if (uid !== undefined && st.uid !== uid) return `${dir} is owned by uid ${st.uid}, not you (uid ${uid})`;
-  if (st.mode & 0o022) return `${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`;
-  return undefined;
-}
-
-/** A file read without following a link: its text, or why it was not read. */
-type FileRead = { text: string; mode: number } | { problem: "missing" | "not a regular file" | "not yours" | "too large" | "unreadable" };
+export { FILE_MODE, folderProblem };
 
 /**
  * One JSON file per scope key, named by its hash. Readers take no lock: writers write a temporary
@@ -175,6 +146,28 @@ export class CacheStore {
   }
 
   /**
+   * Removes every entry whose key `where` accepts (e.g. all of one source's tokens), and its failure
+   * note; entries that cannot be read are left alone. Returns how many entries went.
+   */
+  removeEntries(where: (key: string) => boolean): number {
+    let removed = 0;
+    for (const name of this.files()) {
+      if (!ENTRY_NAME.test(name)) continue;
+      const file = this.readFile(join(this.dir, name));
+      const key = "text" in file ? parseEntryOfAnyKey(file.text)?.key : undefined;
+      if (key === undefined || !where(key)) continue;
+      try {
+        unlinkSync(join(this.dir, name));
+        removed++;
+      } catch {
+        // Gone already, or not ours to remove: nothing more to do.
+      }
+      rmSync(this.failurePath(key), { force: true });
+    }
+    return removed;
+  }
+
+  /**
    * Removes the files the helper itself names (entries, locks, failure notes, memos, temporary files),
    * never recursively and never through a link. Returns how many entries went, and what could not.
    */
@@ -199,48 +192,14 @@ export class CacheStore {
     return join(this.dir, `${hash64(key)}.failed`);
   }
 
-  /**
-   * Writes `text` to a new temporary file (0600, created exclusively: a link in its place is not
-   * followed) in the folder and renames it over `target`. Throws when it cannot, leaving no temp file.
-   */
+  /** Atomically replaces `target`, in the folder (created and checked first). */
   private replace(target: string, text: string): void {
     this.ensureDir();
-    const temp = `${target}.${Math.random().toString(36).slice(2)}.tmp`;
-    try {
-      writeFileSync(temp, text, { mode: FILE_MODE, flag: "wx" });
-      renameSync(temp, target);
-    } catch (err) {
-      rmSync(temp, { force: true });
-      throw err;
-    }
+    replaceFile(target, text);
   }
 
-  /** Opens without following a link and without blocking (a FIFO), then reads only a regular file of ours, of bounded size. */
   private readFile(path: string): FileRead {
-    let fd: number;
-    try {
-      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (err) {
-      return { problem: (err as NodeJS.ErrnoException).code === "ENOENT" ? "missing" : "unreadable" };
-    }
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) return { problem: "not a regular file" };
-      if (this.uid !== undefined && st.uid !== this.uid) return { problem: "not yours" };
-      if (st.size > MAX_FILE_BYTES) return { problem: "too large" };
-      const buf = Buffer.alloc(st.size);
-      let got = 0;
-      while (got < buf.length) {
-        const n = readSync(fd, buf, got, buf.length - got, got);
-        if (n === 0) break;
-        got += n;
-      }
-      return { text: buf.subarray(0, got).toString("utf8"), mode: st.mode };
-    } catch {
-      return { problem: "unreadable" };
-    } finally {
-      closeSync(fd);
-    }
+    return readOwnFile(path, this.uid);
   }
 
   private files(): string[] {

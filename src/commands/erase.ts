@@ -1,6 +1,6 @@
 import { scopeKey } from "../cache/key";
 import { tryLock } from "../cache/lock";
-import { chooseSource } from "../choose-source";
+import { chooseSource, sourceScope } from "../choose-source";
 import type { Io } from "../io";
 import { inputComplete, MAX_INPUT_BYTES, parseRequest } from "../protocol/parse";
 import { matchHost, scopeFor } from "../scope";
@@ -20,10 +20,11 @@ export async function runErase(io: Io, flags: Flags): Promise<void> {
   if (host === undefined || !request.password) return;
   const settings = resolveSettings(flags, io.env);
   const trace = createTrace(io);
-  const source = chooseSource(settings, io);
+  const scope = scopeFor(host, request, settings);
+  const source = chooseSource(settings, io, { scope, refreshToken: request.oauth_refresh_token });
   if (source.kind === "static") return;
   const store = openCache({ io });
-  const key = scopeKey(source.identity, scopeFor(host, request, settings));
+  const key = scopeKey(source.identity, sourceScope(source, scope));
   if (!store || store.read(key)?.token !== request.password) {
     trace(`erase: the cache does not hold ${redact(request.password)}; left alone`);
     return;

@@ -25,7 +25,7 @@ export async function runGet(io: Io, flags: Flags): Promise<void> {
   const settings = resolveSettings(flags, io.env);
   const scope = scopeFor(host, request, settings);
   trace(`matched ${scope.host}${scope.owner ? ` path ${scope.owner}/${scope.repositories.join(",")}` : ""}`);
-  const served = await serveToken({ io, settings, trace }, scope);
+  const served = await serveToken({ io, settings, trace }, scope, request.oauth_refresh_token);
   const answer = formatAnswer(served);
   const socket = fastPathSocket(io);
   if (socket) await handOff(io, socket, request, served, refreshPolicy({ io, settings }), trace);

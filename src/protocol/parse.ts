@@ -7,13 +7,15 @@ export interface CredentialRequest {
   path?: string;
   username?: string;
   password?: string;
+  /** A refresh token another helper kept (git ≥ 2.41 passes it on); used as a refresh grant when it is one. */
+  oauth_refresh_token?: string;
   /** Multi-valued attributes (`key[]=value`), e.g. capability[] and wwwauth[]. */
   lists: Record<string, string[]>;
 }
 
 export const MAX_INPUT_BYTES = 1024 * 1024;
 
-const SINGLE_KEYS = ["protocol", "host", "path", "username", "password"] as const;
+const SINGLE_KEYS = ["protocol", "host", "path", "username", "password", "oauth_refresh_token"] as const;
 type SingleKey = (typeof SINGLE_KEYS)[number];
 
 /** True once the input holds the blank line that ends a description. */

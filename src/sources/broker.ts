@@ -5,7 +5,7 @@ import type { Token } from "../token";
 import { USER_AGENT } from "../version";
 import { errorText, readTokenAnswer } from "./answer";
 import { redirectTarget, type HttpAnswer, type Transport } from "./http";
-import { retryAfterMs, withRetries, type Verdict } from "./retry";
+import { transientVerdict, withRetries, type Verdict } from "./retry";
 import type { MintContext, Source } from "./types";
 
 export interface BrokerConfig {
@@ -54,8 +54,8 @@ function judge(answer: HttpAnswer, scope: Scope, url: string, now: number): Verd
     const token = readTokenAnswer(answer.text, now);
     return typeof token === "string" ? { kind: "bad-answer", status, detail: token } : { kind: "done", value: token };
   }
-  if (status === 429) return { kind: "rate-limited", status, waitMs: retryAfterMs(answer.headers["retry-after"], now) };
-  if (status >= 500) return { kind: "unavailable", status };
+  const transient = transientVerdict(answer, now);
+  if (transient) return transient;
   if (status >= 300 && status < 400) {
     throw new HelperError("bad-answer", `the broker redirected to ${redirectTarget(answer.headers, url)} (HTTP ${status}); not followed`, "point VERS_BASE_URL at the broker itself", status);
   }

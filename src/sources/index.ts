@@ -7,9 +7,12 @@ import type { Scope } from "../scope";
 import type { Token } from "../token";
 import { brokerSource } from "./broker";
 import { githubAppSource } from "./github-app";
+import { grantSource } from "./grant";
 import { createTransport, type Transport } from "./http";
 import type { MintContext, Source } from "./types";
 import { compileWasmBaselineOnly } from "./wasm-tier";
+
+export { revokeGrant } from "./grant-revoke";
 
 /** Mints one token for the scope from the configured source, over one transport closed afterwards. */
 export async function mintFrom(config: NetworkSource, scope: Scope, ctx: MintContext): Promise<Token> {
@@ -28,5 +31,7 @@ function createSource(config: NetworkSource, http: Transport): Source {
       return brokerSource({ baseUrl: config.baseUrl, apiKey: config.apiKey.value }, http);
     case "github-app":
       return githubAppSource(config, http);
+    case "grant":
+      return grantSource(config.grant, http);
   }
 }

@@ -1,7 +1,7 @@
 import { sleep, type Deadline } from "../deadline";
 import { HelperError } from "../errors";
 import type { Trace } from "../trace";
-import { TransportError } from "./http";
+import { TransportError, type HttpAnswer } from "./http";
 
 /** What one attempt came to, once a source has read the answer. Final errors are thrown instead. */
 export type Verdict<T> =
@@ -86,6 +86,13 @@ async function attemptOnce<T>(opts: RetryOptions<T>): Promise<Attempted<T>> {
 export function jitteredBackoff(failures: number): number {
   const base = Math.min(3000, 250 * 2 ** (failures - 1));
   return base / 2 + Math.random() * (base / 2);
+}
+
+/** The answers every service shares: 429 waits as told (Retry-After), 5xx backs off; undefined for any other. */
+export function transientVerdict(answer: HttpAnswer, now: number): Verdict<never> | undefined {
+  if (answer.status === 429) return { kind: "rate-limited", status: 429, waitMs: retryAfterMs(answer.headers["retry-after"], now) };
+  if (answer.status >= 500) return { kind: "unavailable", status: answer.status };
+  return undefined;
 }
 
 /** Retry-After in whole seconds or as an HTTP date; 1 s when absent or unreadable. */

@@ -17,6 +17,12 @@ export interface MintContext {
   /** At most this many HTTP attempts (1 when a usable token is already in hand). */
   maxAttempts: number;
   memo?: Memo;
+  /**
+   * Called (and awaited) as soon as a grant source sees its grant rotated (a new refresh_token in an
+   * answer), before anything else: the old grant no longer works, so the caller keeps the new one.
+   * Sources never write files themselves.
+   */
+  onRotated?: (refreshToken: string) => Promise<void>;
 }
 
 export interface Source {

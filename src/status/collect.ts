@@ -3,9 +3,11 @@ import { isUsable, type CacheEntry } from "../cache/entry";
 import { cacheFolder } from "../cache/folder";
 import { isFresh } from "../cache/freshness";
 import { CacheStore } from "../cache/store";
-import { chooseSource, type SourceConfig } from "../choose-source";
+import { grantSource, pickSource, type NetworkSource } from "../choose-source";
 import { errorLine, isHelperError } from "../errors";
 import { gitConfig } from "../git-config";
+import { grantFor } from "../grants/choose";
+import { grantSummary, type GrantSummary } from "../grants/summary";
 import type { Io } from "../io";
 import { appKeyOrigin } from "../secrets";
 import type { Settings } from "../settings";
@@ -24,6 +26,8 @@ export interface Status {
   ok: boolean;
   problems: Problem[];
   source: Record<string, string | null>;
+  /** The grant source only: every grant held. */
+  grants?: GrantSummary[];
   settings: { hosts: string[]; profile: string | null; refreshMarginSeconds: number; timeoutSeconds: number; fallback: string | null; strict: boolean };
   cache: { dir: string; exists: boolean; mode: string | null; uid: number | null; usable: boolean; entries: EntryStatus[]; unreadable: string[] };
   git: HostWiring[];
@@ -42,9 +46,9 @@ export interface EntryStatus {
   token: string;
 }
 
-/** Everything `status` shows but the check, with the problems found on the way. */
-export async function collectStatus(io: Io, settings: Settings, problems: Problem[]): Promise<{ status: Omit<Status, "ok">; source?: SourceConfig }> {
-  const { source, summary } = describeSource(io, settings, problems);
+/** Everything `status` shows but the check, with the problems found on the way, and the sources `--check` mints from (each grant held). */
+export async function collectStatus(io: Io, settings: Settings, problems: Problem[]): Promise<{ status: Omit<Status, "ok">; sources: NetworkSource[] }> {
+  const { sources, summary, grants } = describeSource(io, settings, problems);
   const cache = describeCache(io, settings, problems);
   const config = gitConfig(io.env, io.cwd);
   const git = await Promise.all(settings.hosts.map((host) => hostWiring(config, host, io.helperPath, io.env, io.cwd)));
@@ -57,6 +61,7 @@ export async function collectStatus(io: Io, settings: Settings, problems: Proble
     version: VERSION,
     problems,
     source: summary,
+    ...(grants && { grants }),
     settings: {
       hosts: settings.hosts,
       profile: settings.profile ?? null,
@@ -68,30 +73,36 @@ export async function collectStatus(io: Io, settings: Settings, problems: Proble
     cache,
     git,
   };
-  return { status, source };
+  return { status, sources };
 }
 
-function describeSource(io: Io, settings: Settings, problems: Problem[]): { source?: SourceConfig; summary: Record<string, string | null> } {
+type SourceDescription = { sources: NetworkSource[]; summary: Record<string, string | null>; grants?: GrantSummary[] };
+
+function describeSource(io: Io, settings: Settings, problems: Problem[]): SourceDescription {
   try {
-    const source = chooseSource(settings, io);
+    const source = pickSource(settings, io);
     switch (source.kind) {
       case "broker":
-        return { source, summary: { kind: "broker", baseUrl: source.baseUrl, key: redact(source.apiKey.value), keyFrom: source.apiKey.origin } };
+        return { sources: [source], summary: { kind: "broker", baseUrl: source.baseUrl, key: redact(source.apiKey.value), keyFrom: source.apiKey.origin } };
       case "github-app":
         if (!appKeyOrigin(io.env)) {
           problems.push({ what: `no private key is set for GitHub App ${source.appId}`, fix: "set GITHUB_APP_PRIVATE_KEY, GITHUB_APP_PRIVATE_KEY_B64 or GITHUB_APP_PRIVATE_KEY_FILE" });
         }
         return {
-          source,
+          sources: [source],
           summary: { kind: "github-app", apiUrl: source.apiUrl, appId: source.appId, installationId: source.installationId ?? null, keyFrom: appKeyOrigin(io.env) ?? null },
         };
+      case "grants":
+        // No grant at all, or a profile (which a grant cannot honour): grantFor throws why. Several grants are fine.
+        if (source.grants.length === 0 || settings.permissions) grantFor(source, settings, io.env);
+        return { sources: source.grants.map(grantSource), summary: { kind: "grant", file: source.file?.path ?? null, grants: String(source.grants.length) }, grants: source.grants.map(grantSummary) };
       case "static":
-        return { source, summary: { kind: "static", key: redact(source.token.value), keyFrom: source.token.origin } };
+        return { sources: [], summary: { kind: "static", key: redact(source.token.value), keyFrom: source.token.origin } };
     }
   } catch (err) {
     const message = isHelperError(err) ? err : undefined;
     problems.push({ what: message?.what ?? errorLine(err), fix: message?.hint ?? "see the README" });
-    return { summary: { kind: settings.source, error: message?.what ?? errorLine(err) } };
+    return { sources: [], summary: { kind: settings.source, error: message?.what ?? errorLine(err) } };
   }
 }
 

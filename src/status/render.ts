@@ -1,3 +1,5 @@
+import { columns } from "../columns";
+import { GRANT_COLUMNS, grantRow } from "../grants/summary";
 import type { Status } from "./collect";
 
 /** The human `status`: a compact table; colour only when `color` (stdout is a terminal). */
@@ -14,7 +16,9 @@ export function renderStatus(s: Status, color: boolean): string {
   if (src.error) row("source", red(`${src.kind}: ${src.error}`));
   else if (src.kind === "broker") row("source", `broker ${src.baseUrl}, key ${src.key} from ${src.keyFrom}`);
   else if (src.kind === "github-app") row("source", `github-app ${src.apiUrl}, app ${src.appId}, key from ${src.keyFrom ?? "nowhere"}, installation ${src.installationId ?? "found per owner"}`);
+  else if (src.kind === "grant") row("source", `grant: ${src.grants} refresh grant${src.grants === "1" ? "" : "s"} held${src.file ? `, file ${src.file}` : ""}`);
   else row("source", `static token ${src.key} from ${src.keyFrom} (not cached, no expiry)`);
+  if (s.grants?.length) lines.push(...columns(s.grants.map(grantRow), GRANT_COLUMNS));
   const st = s.settings;
   row("hosts", `${st.hosts.join(", ")}  ${dim(`profile ${st.profile ?? "none"}, refresh margin ${st.refreshMarginSeconds} s, timeout ${st.timeoutSeconds} s${st.fallback ? ", fallback static" : ""}`)}`);
   const c = s.cache;
@@ -26,17 +30,14 @@ export function renderStatus(s: Status, color: boolean): string {
     const path = !w.wired ? "" : w.fastPath ? dim(` (fast path: ${w.daemonToken ? `its daemon holds ${w.daemonToken}` : "no token held yet"})`) : dim(" (plain line, no fast path)");
     row("git", `https://${w.host}: ${state}${path}`);
   }
-  if (s.check) row("check", s.check.ok ? green(`minted a token in ${s.check.ms} ms`) : red(s.check.message));
+  if (s.check) row("check", s.check.ok ? green(`${s.check.message} in ${s.check.ms} ms`) : red(s.check.message));
   for (const p of s.problems) lines.push(`${red("problem")}  ${p.what} (${p.fix})`);
   if (s.ok) lines.push(green("ok"));
   return lines.join("\n") + "\n";
 }
 
 function table(rows: string[][], header: string[]): string[] {
-  if (rows.length === 0) return ["  (no cached tokens)"];
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  return all.map((r) => "  " + r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+  return rows.length === 0 ? ["  (no cached tokens)"] : columns(rows, header);
 }
 
 function scopeText(owner: string | null, repositories: string[]): string {

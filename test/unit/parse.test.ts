@@ -78,7 +78,6 @@ describe("parseRequest", () => {
         protocol=https
         host=github.com
         password_expiry_utc=1700000000
-        oauth_refresh_token=abc
         ephemeral=1
         state[]=helper:foo
         lists=not-a-list
@@ -87,6 +86,16 @@ describe("parseRequest", () => {
 
       `),
       want: want({ protocol: "https", host: "github.com", lists: { state: ["helper:foo"] } }),
+    },
+    {
+      name: "oauth_refresh_token is kept: it may be a refresh grant (issue 11)",
+      stdin: heredoc(`
+        protocol=https
+        host=github.com
+        oauth_refresh_token=ghr_abc.defghijklmnop
+
+      `),
+      want: want({ protocol: "https", host: "github.com", oauth_refresh_token: "ghr_abc.defghijklmnop" }),
     },
     {
       name: "key[] lines build lists in order",

@@ -352,7 +352,7 @@ describe("unknown names are refused, naming the known values", () => {
     const err = errorOf(() => resolveSettings({}, { VERS_TOKEN_SOURCE: "vault" }));
     expect(err.code).toBe("bad-setting");
     expect(err.what).toBe('unknown token source "vault"');
-    expect(err.hint).toBe("use one of: auto, broker, github-app, static");
+    expect(err.hint).toBe("use one of: auto, broker, grant, github-app, static");
   });
 
   it("fallback", () => {
