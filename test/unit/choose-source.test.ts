@@ -21,7 +21,7 @@ function settingsFor(source: SourceName) {
 }
 
 function choose(source: SourceName, env: Record<string, string>, homedir = home): SourceConfig {
-  return chooseSource(settingsFor(source), { env, homedir });
+  return chooseSource(settingsFor(source), { env, homedir, uid: process.getuid?.() });
 }
 
 function errorOf(fn: () => unknown): HelperError {
@@ -50,7 +50,7 @@ describe("chooseSource: auto", () => {
   it("is the broker with a key from ~/.versrc, at the configured base URL", async () => {
     await writeFile(join(home, ".versrc"), JSON.stringify({ apiKey: "rc" }));
     const s = resolveSettings({ baseUrl: "http://127.0.0.1:9999" }, {});
-    expect(chooseSource(s, { env: {}, homedir: home })).toEqual({
+    expect(chooseSource(s, { env: {}, homedir: home, uid: process.getuid?.() })).toEqual({
       kind: "broker",
       identity: `broker http://127.0.0.1:9999 ${FNV.rc}`,
       baseUrl: "http://127.0.0.1:9999",
@@ -83,7 +83,7 @@ describe("chooseSource: auto", () => {
     const err = errorOf(() => choose("auto", { GITHUB_TOKEN: "static-is-not-auto" }));
     expect(err.code).toBe("no-key");
     expect(err.message).toBe(
-      "no Vers API key was found (set VERS_API_KEY or write it to ~/.vers/keys.json; for a GitHub App set GITHUB_APP_ID and its private key)",
+      "no Vers API key was found (set VERS_API_KEY or write it to ~/.vers/keys.json; for a refresh grant use git-credential-vers grant add; for a GitHub App set GITHUB_APP_ID and its private key)",
     );
   });
 
@@ -190,7 +190,7 @@ describe("identity: whose tokens these are (the cache keys entries by it)", () =
     const ids = new Set([
       identity(choose("broker", { VERS_API_KEY: "key-one" })),
       identity(choose("broker", { VERS_API_KEY: "key-two" })),
-      identity(chooseSource(resolveSettings({ source: "broker", baseUrl: "https://staging.vers.sh" }, {}), { env: { VERS_API_KEY: "key-one" }, homedir: home })),
+      identity(chooseSource(resolveSettings({ source: "broker", baseUrl: "https://staging.vers.sh" }, {}), { env: { VERS_API_KEY: "key-one" }, homedir: home, uid: process.getuid?.() })),
       identity(choose("github-app", { GITHUB_APP_ID: "1" })),
       identity(choose("github-app", { GITHUB_APP_ID: "2" })),
       identity(choose("github-app", { GITHUB_APP_ID: "1", GITHUB_INSTALLATION_ID: "9" })),

@@ -140,7 +140,7 @@ describe("CacheStore: what is never read", () => {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await symlink(elsewhere, s.entryPath(KEY_A));
     expect(s.read(KEY_A)).toBeUndefined();
-    expect(s.list()).toEqual({ entries: [], unreadable: [{ name: nameOf(KEY_A), why: "unreadable" }] });
+    expect(s.list()).toEqual({ entries: [], unreadable: [{ name: nameOf(KEY_A), why: "a symbolic link" }] });
   });
 
   it("a FIFO in the entry's place is a miss at once: read does not wait for a writer", async () => {
