@@ -6,6 +6,8 @@ import type { Network } from "../serve-token";
 import { resolveSettingsLeniently, type Flags, type Settings } from "../settings";
 import { collectStatus, type Problem, type Status } from "../status/collect";
 import { renderStatus } from "../status/render";
+import { secretsIn } from "../secrets";
+import { hideSecrets } from "../text";
 import { createTrace } from "../trace";
 
 /**
@@ -18,9 +20,10 @@ export async function runStatus(io: Io, flags: Flags, options: { json?: boolean;
   const { status: found, source } = await collectStatus(io, settings, problems);
   const check = options.check && source && source.kind !== "static" ? await checkSource(io, settings, source) : undefined;
   if (check && !check.ok) problems.push({ what: check.message, fix: "see the troubleshooting table in the README" });
-  const { version, source: src, settings: shown, cache, git } = found;
-  const status: Status = { version, ok: problems.length === 0, problems, source: src, settings: shown, cache, git, ...(check && { check }) };
-  io.stdout(options.json ? JSON.stringify(status, null, 2) + "\n" : renderStatus(status, io.stdoutIsTTY));
+  const { version, source: src, settings: shown, cache, fleet, git } = found;
+  const status: Status = { version, ok: problems.length === 0, problems, source: src, settings: shown, cache, fleet, git, ...(check && { check }) };
+  // Nothing in a status may show a secret, whatever text a server or library put in a problem.
+  io.stdout(hideSecrets(options.json ? JSON.stringify(status, null, 2) + "\n" : renderStatus(status, io.stdoutIsTTY), secretsIn(io.env)));
   return status.ok ? 0 : 1;
 }
 
