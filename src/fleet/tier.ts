@@ -28,6 +28,8 @@ export interface FleetMiss {
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   trace: Trace;
+  /** Opens the connection (default: ioredis, bounded); tests pass a fake client. */
+  connect?: (url: string) => Promise<FleetClient>;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function throughFleet(m: FleetMiss, mint: () => Promise<Token>): Pr
   let client: FleetClient | undefined;
   let minted: Token | undefined;
   try {
-    client = await connectFleet(m.url);
+    client = await (m.connect ?? connectFleet)(m.url);
     return await fromFleet(m, client, keys, names, async () => (minted = await mint()));
   } catch (err) {
     if (!(err instanceof FleetUnavailable)) throw err;
