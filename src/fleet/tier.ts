@@ -73,6 +73,9 @@ async function fromFleet(m: FleetMiss, client: FleetClient, keys: FleetKeys, nam
       if (m.inHand) return m.inHand;
       throw new HelperError(note.code as ErrorCode, note.what, note.hint, note.status);
     }
+    // A fleet lock always has an expiry of at most FLEET_LOCK_MS: anything else under its name is garbage no machine
+    // will ever release, and waiting on it would spin (no expiry: SET NX fails forever) or last the whole deadline.
+    if (seen.lockMs === -1 || seen.lockMs > FLEET_LOCK_MS) throw new FleetUnavailable(`the fleet lock's name holds something else (${seen.lockMs === -1 ? "no expiry" : `${seen.lockMs} ms left`})`);
     if (seen.lockMs > 0) {
       if (m.inHand) {
         m.trace("another machine is refreshing this token; serving the one in hand");

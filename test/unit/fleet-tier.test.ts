@@ -247,4 +247,15 @@ describe("Redis failing is never a reason to fail", () => {
     const bug = new TypeError("not Redis");
     await expect(throughFleet(miss(), source(bug))).rejects.toBe(bug);
   });
+
+  it.each([
+    ["with no expiry", undefined],
+    ["with an expiry no fleet lock has", 10 * HOUR],
+  ])("garbage under the lock's name %s: not a held lock; this machine mints at once", async (_why, ttlMs) => {
+    fleet.set(names.lock, "garbage", ttlMs);
+    expect((await throughFleet(miss(), source())).token).toBe("ghs_minted1");
+    expect(mints).toBe(1);
+    expect(slept).toEqual([]);
+    expect(traced.filter((l) => l.startsWith("fleet tier unavailable"))).toHaveLength(1);
+  });
 });
