@@ -26,9 +26,14 @@ export interface FleetClient {
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const WRITE_IF_LONGER = `if ARGV[3] ~= '1' and redis.call('PTTL', KEYS[1]) > tonumber(ARGV[2]) then return 0 end redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`;
 
-/** Connects within CONNECT_MS, or throws FleetUnavailable. No retries, no offline queue: a failure is final for this process. */
+/**
+ * Connects within CONNECT_MS, or throws FleetUnavailable. No retries, no offline queue: a failure is final for this process.
+ * AUTH and SELECT are sent here rather than in ioredis's handshake, which prints a warning on the console (git's stderr)
+ * when the server needs no password, and goes on in database 0 when SELECT fails.
+ */
 export async function connectFleet(url: string): Promise<FleetClient> {
-  const redis = new Redis(url, {
+  const { address, username, password, db } = splitUrl(url);
+  const redis = new Redis(address, {
     lazyConnect: true,
     connectTimeout: CONNECT_MS,
     commandTimeout: COMMAND_MS,
@@ -39,6 +44,7 @@ export async function connectFleet(url: string): Promise<FleetClient> {
     enableReadyCheck: false,
     autoResubscribe: false,
     protocol: 2,
+    disableClientInfo: true,
   });
   // ioredis reports the cause (ECONNREFUSED, WRONGPASS …) as an event, and rejects with "Connection is closed".
   let cause: Error | undefined;
@@ -48,6 +54,13 @@ export async function connectFleet(url: string): Promise<FleetClient> {
     throw cause ? new FleetUnavailable(`connecting: ${cause.message}`) : err;
   });
   const run = <T>(work: Promise<T>, what: string) => bounded(work, COMMAND_MS, what);
+  try {
+    if (password !== undefined) await run(authenticate(redis, username, password), "authenticating");
+    if (db !== undefined) await run(redis.select(db), "selecting the database");
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
   return {
     async look(entry, note, lock) {
       const replies = await run(redis.multi().get(entry).get(note).pttl(lock).exec(), "reading");
@@ -75,6 +88,27 @@ export async function connectFleet(url: string): Promise<FleetClient> {
     },
     close: () => redis.disconnect(),
   };
+}
+
+/** The URL without its credentials and database (for ioredis), and those apart. */
+function splitUrl(url: string): { address: string; username?: string; password?: string; db?: number } {
+  const u = new URL(url);
+  const db = /^\/(\d+)$/.exec(u.pathname)?.[1];
+  return {
+    address: `${u.protocol}//${u.host}`,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: db === undefined ? undefined : Number(db),
+  };
+}
+
+/** AUTH; a server that needs no password says so, which is not a failure. */
+async function authenticate(redis: Redis, username: string | undefined, password: string): Promise<void> {
+  try {
+    await (username === undefined ? redis.auth(password) : redis.auth(username, password));
+  } catch (err) {
+    if (!/without any password configured|no password is set/i.test((err as Error).message)) throw err;
+  }
 }
 
 /** `work` within `ms`, every failure as FleetUnavailable naming the step. */

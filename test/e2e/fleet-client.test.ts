@@ -3,7 +3,7 @@
  * (compare-and-delete, never a shorter-lived entry over a longer one), an out-of-memory SET that throws
  * instead of reading as a held lock, and every failure as FleetUnavailable naming what went wrong.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { connectFleet, FleetUnavailable, type FleetClient } from "../../src/fleet/client";
 import { startHungServer, startJunkServer, startRedis, type RedisServer } from "../servers/redis";
 
@@ -81,6 +81,31 @@ describe("the operations", () => {
     expect(await c.exists(["gcv:aaaa:1", "gcv:aaaa:2"])).toEqual([true, false]);
     expect(await c.deletePrefix("gcv:aaaa")).toBe(2);
     expect((await redis.dump()).map((e) => e.key)).toEqual(["gcv:aaaab:1", "gcv:bbbb:1"]);
+  });
+});
+
+describe("the URL's password and database", () => {
+  it("a password the server does not need: connected, and nothing printed on the console (the helper's stderr is git's)", async () => {
+    const open = await startRedis({ password: null });
+    const warn = vi.spyOn(console, "warn");
+    try {
+      const c = await connect(`redis://:a-password-it-does-not-need@127.0.0.1:${open.port}`);
+      await c.writeNote("n", "v", 10_000);
+      expect(await open.command("GET", "n")).toBe("v");
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+      await open.close();
+    }
+  });
+
+  it("the database in the URL is the one used; one that does not exist fails instead of falling back to 0", async () => {
+    const c = await connect(`${redis.url}/3`);
+    await c.writeNote("n", "v", 10_000);
+    expect(await redis.command("EXISTS", "n")).toBe(0); // not in database 0 …
+    expect(await redis.command("INFO", "keyspace")).toMatch(/^db3:keys=1,/m); // … but in 3
+    const err = await failure(connect(`${redis.url}/99`));
+    expect(err.message).toMatch(/DB index is out of range/);
   });
 });
 

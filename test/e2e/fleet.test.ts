@@ -92,6 +92,22 @@ describe("what Redis sees", () => {
   });
 });
 
+describe("the URL", () => {
+  it("a password Redis does not need and a database number: shared as usual, nothing on stderr", async () => {
+    const open = await startRedis({ password: null });
+    try {
+      const fleet = await machines(2, env, { extraEnv: { VERS_REDIS_URL: `redis://:not-needed-here@127.0.0.1:${open.port}/5` } });
+      const asked = requestsWith(broker, apiKey);
+      const tokens = (await getsEverywhere(fleet, 2)).map(served);
+      expect(new Set(tokens).size).toBe(1);
+      expect(asked()).toBe(1);
+      expect(await open.command("INFO", "keyspace")).toMatch(/^db5:keys=1,/m);
+    } finally {
+      await open.close();
+    }
+  });
+});
+
 describe("over TLS", () => {
   let tls: RedisServer;
 
