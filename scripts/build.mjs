@@ -5,7 +5,7 @@
 //   dist/sources.cjs  the token sources: undici, @octokit/auth-app — required only by the process that mints
 //   dist/fleet.cjs    the fleet tier: ioredis — required only on a local miss with VERS_REDIS_URL set
 //   dist/sea.cjs      (--sea) one file with both, for Node's single executable application
-//   dist/test/...     (--tools) the fake servers, demo and bench, for `npm run demo` / `npm run bench`
+//   dist/tools/...    (--tools) the demos and bench, with the fake servers, for `npm run demo`, `demo:fleet`, `bench`
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -75,7 +75,7 @@ if (args.has("--tools")) {
   builds.push(
     build({
       ...common,
-      entryPoints: { demo: "scripts/demo.ts", bench: "scripts/bench.ts" },
+      entryPoints: { demo: "scripts/demo.ts", "demo-fleet": "scripts/demo-fleet.ts", bench: "scripts/bench.ts" },
       outdir: "dist/tools",
       outExtension: { ".js": ".cjs" },
       // The test harness finds the repository from import.meta.url; give the CJS bundle one.
