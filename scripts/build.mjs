@@ -3,8 +3,9 @@
 //   dist/cli.cjs      the commands for people (commander), required only for them
 //   dist/lockfile.cjs proper-lockfile — required only by a process that takes a lock
 //   dist/sources.cjs  the token sources: undici, @octokit/auth-app — required only by the process that mints
+//   dist/fleet.cjs    the fleet tier: ioredis — required only on a local miss with VERS_REDIS_URL set
 //   dist/sea.cjs      (--sea) one file with both, for Node's single executable application
-//   dist/test/...     (--tools) the fake servers, demo and bench, for `npm run demo` / `npm run bench`
+//   dist/tools/...    (--tools) the demos and bench, with the fake servers, for `npm run demo`, `demo:fleet`, `bench`
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -27,13 +28,13 @@ const common = {
 };
 
 /**
- * `import("./sources")`, `import("./lockfile")` and `import("./cli")` load their own chunks at run
+ * `import("./sources")`, `import("./lockfile")`, `import("./fleet")` and `import("./cli")` load their own chunks at run
  * time, through src/chunk.ts, which uses the V8 code cache written beside each chunk.
  */
 const lazyChunks = {
   name: "lazy-chunks",
   setup(b) {
-    b.onResolve({ filter: /^(\.\.?\/)+(sources|lockfile|cli)$/ }, (args) => ({ path: args.path.split("/").pop(), namespace: "lazy-chunk" }));
+    b.onResolve({ filter: /^(\.\.?\/)+(sources|lockfile|cli|fleet)$/ }, (args) => ({ path: args.path.split("/").pop(), namespace: "lazy-chunk" }));
     b.onLoad({ filter: /.*/, namespace: "lazy-chunk" }, (args) => ({
       contents: `module.exports = require(${JSON.stringify(chunkLoader)}).loadChunk(${JSON.stringify(args.path)}, __dirname);`,
       loader: "js",
@@ -65,6 +66,7 @@ const builds = [
   build({ ...common, entryPoints: ["src/cli.ts"], outfile: "dist/cli.cjs", plugins: [lazyChunks, deferChildProcess] }),
   build({ ...common, entryPoints: ["src/cache/lockfile.ts"], outfile: "dist/lockfile.cjs", plugins: [lazyChunks] }),
   build({ ...common, entryPoints: ["src/sources/index.ts"], outfile: "dist/sources.cjs", plugins: [lazyChunks] }),
+  build({ ...common, entryPoints: ["src/fleet/index.ts"], outfile: "dist/fleet.cjs", plugins: [lazyChunks] }),
 ];
 if (args.has("--sea")) {
   builds.push(build({ ...common, entryPoints: ["src/sea.ts"], outfile: "dist/sea.cjs", plugins: [deferChildProcess] }));
@@ -73,7 +75,7 @@ if (args.has("--tools")) {
   builds.push(
     build({
       ...common,
-      entryPoints: { demo: "scripts/demo.ts", bench: "scripts/bench.ts" },
+      entryPoints: { demo: "scripts/demo.ts", "demo-fleet": "scripts/demo-fleet.ts", bench: "scripts/bench.ts" },
       outdir: "dist/tools",
       outExtension: { ".js": ".cjs" },
       // The test harness finds the repository from import.meta.url; give the CJS bundle one.
@@ -88,7 +90,7 @@ await Promise.all(builds);
 // chunk's top level, as the helper will; then checked in another fresh process: a cache V8 rejects
 // (other flags, another Node) would silently pay nothing, so the build fails instead.
 const codeCache = fileURLToPath(new URL("./code-cache.cjs", import.meta.url));
-for (const name of ["lockfile", "sources", "cli"]) {
+for (const name of ["lockfile", "sources", "cli", "fleet"]) {
   execFileSync(process.execPath, [codeCache, `dist/${name}.cjs`], { stdio: "inherit" });
   execFileSync(process.execPath, [codeCache, "--check", `dist/${name}.cjs`], { stdio: "inherit" });
 }

@@ -108,7 +108,19 @@ const COMMANDS: CommandSpec[] = [
       },
     ],
   },
-  { name: "cache", description: "manage the token cache", subcommands: [{ name: "clear", description: "remove every cached token", run: (io) => runCacheClear(io) }] },
+  {
+    name: "cache",
+    description: "manage the token cache",
+    subcommands: [
+      {
+        name: "clear",
+        description: "remove every cached token (and stop the fast path's daemons)",
+        options: [["--fleet", "also remove this source's entries from the fleet's Redis"]],
+        globals: ["redisUrl"],
+        run: (io, flags, options: { fleet?: boolean }) => runCacheClear(io, flags, options),
+      },
+    ],
+  },
 ];
 
 function optionFor(o: OptionSpec): Option {

@@ -2,6 +2,7 @@ import { isUsable, servedFrom, type CacheEntry } from "./cache/entry";
 import { isHelperError, warningLine } from "./errors";
 import { keepRotatedGrant } from "./grants/rotate";
 import { hash64 } from "./hash";
+import { parseRedisUrl } from "./fleet/url";
 import { secretsIn, findStaticToken } from "./secrets";
 import type { Context, Miss, Network } from "./serve-token";
 import type { MintContext } from "./sources/types";
@@ -34,28 +35,47 @@ export async function mintOnMiss(ctx: Context, miss: Miss): Promise<Served> {
   }
 }
 
+/** The source, behind the fleet tier when VERS_REDIS_URL is set. */
 async function mint(ctx: Context, miss: Miss, inHand?: CacheEntry): Promise<Token> {
   const { io, trace } = ctx;
-  const network: Network = await (ctx.network ?? loadNetwork)();
-  const mintCtx: MintContext = {
-    deadline: inHand ? miss.deadline.within(IN_HAND_BUDGET_MS) : miss.deadline,
-    trace,
-    now: io.now,
-    env: io.env,
-    maxAttempts: inHand ? 1 : 100,
-    memo: miss.store?.memo(`${miss.source.kind} ${hash64(miss.source.identity)}`),
-    // Under the entry's lock still: no other process redeems this grant while the new one is saved.
-    onRotated: miss.source.kind === "grant" ? keepRotatedGrant(io, trace, miss.source.grant) : undefined,
+  const deadline = inHand ? miss.deadline.within(IN_HAND_BUDGET_MS) : miss.deadline;
+  const fromSource = async (): Promise<Token> => {
+    const network: Network = await (ctx.network ?? loadNetwork)();
+    const mintCtx: MintContext = {
+      deadline,
+      trace,
+      now: io.now,
+      env: io.env,
+      maxAttempts: inHand ? 1 : 100,
+      memo: miss.store?.memo(`${miss.source.kind} ${hash64(miss.source.identity)}`),
+      // Under the entry's lock still: no other process redeems this grant while the new one is saved.
+      onRotated: miss.source.kind === "grant" ? keepRotatedGrant(io, trace, miss.source.grant) : undefined,
+    };
+    const started = io.now();
+    const token = await network.mintFrom(miss.source, miss.scope, mintCtx);
+    trace(`minted ${redact(token.token)} in ${io.now() - started} ms, expires ${token.expiresAt === undefined ? "never" : new Date(token.expiresAt).toISOString()}`);
+    return token;
   };
-  const started = io.now();
-  const token = await network.mintFrom(miss.source, miss.scope, mintCtx);
-  trace(`minted ${redact(token.token)} in ${io.now() - started} ms, expires ${token.expiresAt === undefined ? "never" : new Date(token.expiresAt).toISOString()}`);
-  return token;
+  const redis = ctx.settings.redisUrl === undefined ? undefined : parseRedisUrl(ctx.settings.redisUrl);
+  if (redis === undefined) return fromSource();
+  if ("problem" in redis) {
+    trace(`fleet tier not used: ${redis.problem}`);
+    return fromSource();
+  }
+  const fleet = await loadFleet();
+  const secret = fleet.sharedSecret(miss.source);
+  const policy = { marginMs: ctx.settings.refreshMarginMs, machine: io.machineIdentity };
+  return fleet.throughFleet({ url: redis.url, secret, scopeKey: miss.key, policy, inHand: inHand && servedFrom(inHand), deadline, now: io.now, sleep: io.sleep, trace }, fromSource);
 }
 
 /** The network side: undici, @octokit/auth-app and the sources, in their own chunk. */
 function loadNetwork(): Promise<Network> {
   return import("./sources");
+}
+
+/** The fleet tier: ioredis, in its own chunk. */
+function loadFleet(): Promise<typeof import("./fleet")> {
+  return import("./fleet");
 }
 
 function remember(ctx: Context, miss: Miss, token: Token): void {

@@ -15,6 +15,7 @@ export interface Flags {
   refreshMargin?: string;
   timeout?: string;
   strict?: boolean;
+  redisUrl?: string;
 }
 
 /** Every setting, resolved flag > environment > default (SPEC, "Settings"). */
@@ -28,6 +29,8 @@ export interface Settings {
   refreshMarginMs: number;
   timeoutMs: number;
   strict: boolean;
+  /** The fleet tier's Redis, as given: checked only where it is used (a bad one is a miss, never a failure). */
+  redisUrl?: string;
 }
 
 export const DEFAULT_BASE_URL = "https://vers.sh";
@@ -74,6 +77,7 @@ function resolveWith(flags: Flags, env: Env, onError: (err: unknown) => void): S
     refreshMarginMs: get(() => seconds(flags.refreshMargin ?? nonEmpty(env.VERS_REFRESH_MARGIN), 300, "--refresh-margin / VERS_REFRESH_MARGIN", true), 300) * 1000,
     timeoutMs: get(() => seconds(flags.timeout ?? nonEmpty(env.VERS_TIMEOUT), 15, "--timeout / VERS_TIMEOUT", false), 15) * 1000,
     strict: flags.strict === true || isTrue(env.VERS_CREDENTIAL_STRICT),
+    redisUrl: flags.redisUrl ?? nonEmpty(env.VERS_REDIS_URL),
   };
 }
 

@@ -2,9 +2,11 @@ import { accessSync, constants, lstatSync } from "node:fs";
 import { isUsable, type CacheEntry } from "../cache/entry";
 import { cacheFolder } from "../cache/folder";
 import { isFresh } from "../cache/freshness";
+import { keySourceIdentity } from "../cache/key";
 import { CacheStore } from "../cache/store";
 import { grantSource, pickSource, type NetworkSource } from "../choose-source";
 import { errorLine, isHelperError } from "../errors";
+import { parseRedisUrl } from "../fleet/url";
 import { gitConfig } from "../git-config";
 import { grantFor } from "../grants/choose";
 import { grantSummary, type GrantSummary } from "../grants/summary";
@@ -30,6 +32,8 @@ export interface Status {
   grants?: GrantSummary[];
   settings: { hosts: string[]; profile: string | null; refreshMarginSeconds: number; timeoutSeconds: number; fallback: string | null; strict: boolean };
   cache: { dir: string; exists: boolean; mode: string | null; uid: number | null; usable: boolean; entries: EntryStatus[]; unreadable: string[] };
+  /** The fleet tier, when VERS_REDIS_URL is set: the URL (password hidden), and whether Redis answers. */
+  fleet: { url: string; reachable: boolean; problem: string | null } | null;
   git: HostWiring[];
   check?: { ok: boolean; ms: number; message: string };
 }
@@ -44,12 +48,15 @@ export interface EntryStatus {
   secondsLeft: number;
   state: "fresh" | "refresh-due" | "expired";
   token: string;
+  /** With a fleet tier: whether Redis holds this scope's entry (null without one). */
+  inFleet: boolean | null;
 }
 
 /** Everything `status` shows but the check, with the problems found on the way, and the sources `--check` mints from (each grant held). */
 export async function collectStatus(io: Io, settings: Settings, problems: Problem[]): Promise<{ status: Omit<Status, "ok">; sources: NetworkSource[] }> {
   const { sources, summary, grants } = describeSource(io, settings, problems);
-  const cache = describeCache(io, settings, problems);
+  const { cache, keys } = describeCache(io, settings, problems);
+  const fleet = await describeFleet(settings, sources, keys, cache.entries, problems);
   const config = gitConfig(io.env, io.cwd);
   const git = await Promise.all(settings.hosts.map((host) => hostWiring(config, host, io.helperPath, io.env, io.cwd)));
   for (const w of git) {
@@ -71,6 +78,7 @@ export async function collectStatus(io: Io, settings: Settings, problems: Proble
       strict: settings.strict,
     },
     cache,
+    fleet,
     git,
   };
   return { status, sources };
@@ -106,7 +114,35 @@ function describeSource(io: Io, settings: Settings, problems: Problem[]): Source
   }
 }
 
-function describeCache(io: Io, settings: Settings, problems: Problem[]): Status["cache"] {
+/** The fleet tier: the URL with its password hidden, whether Redis answers (a problem when not), and which entries it holds. */
+async function describeFleet(settings: Settings, sources: NetworkSource[], keys: string[], entries: EntryStatus[], problems: Problem[]): Promise<Status["fleet"]> {
+  if (settings.redisUrl === undefined) return null;
+  const target = parseRedisUrl(settings.redisUrl);
+  if ("problem" in target) {
+    problems.push({ what: `the fleet tier is not used: ${target.problem}`, fix: "use redis://[user:password@]host:port[/db] or rediss://…" });
+    return { url: "(unreadable)", reachable: false, problem: target.problem };
+  }
+  if (sources.length === 0) return { url: target.shown, reachable: false, problem: "no source to share tokens of" };
+  const fleet = await import("../fleet");
+  let problem: string | undefined;
+  // Each source (each grant) has its own secret, so its own names: ask for each entry under its own source's.
+  for (const source of sources) {
+    const mine = keys.map((key, i) => ({ key, i })).filter(({ key }) => keySourceIdentity(key) === source.identity);
+    let found: { problem?: string; held: boolean[] };
+    try {
+      found = await fleet.fleetStatus(target.url, fleet.sharedSecret(source), mine.map((m) => m.key));
+    } catch (err) {
+      found = { problem: isHelperError(err) ? err.what : String(err), held: [] };
+    }
+    problem ??= found.problem;
+    mine.forEach(({ i }, j) => (entries[i]!.inFleet = found.held[j] ?? false));
+  }
+  if (problem) problems.push({ what: `the fleet tier at ${target.shown} is not usable: ${problem}`, fix: "check VERS_REDIS_URL, the password and the network; meanwhile each machine mints for itself" });
+  for (const e of entries) e.inFleet ??= false;
+  return { url: target.shown, reachable: !problem, problem: problem ?? null };
+}
+
+function describeCache(io: Io, settings: Settings, problems: Problem[]): { cache: Status["cache"]; keys: string[] } {
   const folder = cacheFolder(io);
   let mode: string | null = null;
   let uid: number | null = null;
@@ -130,7 +166,7 @@ function describeCache(io: Io, settings: Settings, problems: Problem[]): Status[
   const now = io.now();
   const policy = { marginMs: settings.refreshMarginMs, machine: io.machineIdentity };
   const entries = listed.entries.map((e) => describeEntry(e, now, isFresh(e, now, policy)));
-  return { dir: folder.dir, exists: mode !== null, mode, uid, usable, entries, unreadable: listed.unreadable.map((u) => u.name) };
+  return { cache: { dir: folder.dir, exists: mode !== null, mode, uid, usable, entries, unreadable: listed.unreadable.map((u) => u.name) }, keys: listed.entries.map((e) => e.key) };
 }
 
 function writable(dir: string): boolean {
@@ -153,5 +189,6 @@ function describeEntry(e: CacheEntry, now: number, fresh: boolean): EntryStatus 
     secondsLeft: Math.max(0, Math.round((e.expiresAt - now) / 1000)),
     state: fresh ? "fresh" : isUsable(e, now) ? "refresh-due" : "expired",
     token: redact(e.token),
+    inFleet: null,
   };
 }

@@ -23,7 +23,14 @@ export function renderStatus(s: Status, color: boolean): string {
   row("hosts", `${st.hosts.join(", ")}  ${dim(`profile ${st.profile ?? "none"}, refresh margin ${st.refreshMarginSeconds} s, timeout ${st.timeoutSeconds} s${st.fallback ? ", fallback static" : ""}`)}`);
   const c = s.cache;
   row("cache", `${c.dir}  ${c.exists ? `mode ${c.mode}, uid ${c.uid}` : dim("not created yet")}${c.usable ? "" : red("  not used")}`);
-  lines.push(...table(c.entries.map((e) => [e.host, scopeText(e.owner, e.repositories), permissionsText(e.permissions), left(e.secondsLeft, e.state), e.token]), ["HOST", "SCOPE", "PERMISSIONS", "LEFT", "TOKEN"]));
+  const fleetColumn = s.fleet ? (e: (typeof c.entries)[number]) => [e.inFleet ? "yes" : "no"] : () => [];
+  lines.push(
+    ...table(
+      c.entries.map((e) => [e.host, scopeText(e.owner, e.repositories), permissionsText(e.permissions), left(e.secondsLeft, e.state), e.token, ...fleetColumn(e)]),
+      ["HOST", "SCOPE", "PERMISSIONS", "LEFT", "TOKEN", ...(s.fleet ? ["IN REDIS"] : [])],
+    ),
+  );
+  if (s.fleet) row("fleet", `${s.fleet.url}  ${s.fleet.reachable ? green("reachable") : red(`not usable: ${s.fleet.problem ?? "unknown"}`)}`);
   for (const name of c.unreadable) lines.push(`  ${dim(`${name}: unreadable, treated as a miss`)}`);
   for (const w of s.git) {
     const state = !w.wired ? red("not wired") : !w.answersFor.includes(w.host) ? red(`wired, but the helper answers only for ${w.answersFor.join(", ") || "no host"}`) : w.others.length ? red(`wired, but also ${w.others.join(", ")}`) : green("wired");

@@ -710,7 +710,7 @@ describe("rough edges of these commands", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
     expect(r.stdout).toMatch(/^Usage: git-credential-vers cache/);
-    expect(r.stdout).toMatch(/clear\s+remove every cached token/);
+    expect(r.stdout).toMatch(/clear( \[options\])?\s+remove every cached token/);
   });
 
   it("install --help and token --help show --host and --profile", async () => {

@@ -28,6 +28,8 @@ export interface BrokerRequest {
 
 export interface FakeBrokerOptions {
   apiKey: string;
+  /** More keys it accepts: other tenants of the same broker (requests tell them apart by `authorization`). */
+  moreApiKeys?: string[];
   registry?: TokenRegistry;
   org?: string;
   lifetimeSeconds?: number;
@@ -287,7 +289,7 @@ class FakeBrokerServer implements FakeBroker {
 
   private authorized(authorization: string | undefined): boolean {
     const match = /^Bearer (.+)$/i.exec(authorization ?? "");
-    return match !== null && match[1] === this.opts.apiKey;
+    return match !== null && (match[1] === this.opts.apiKey || (this.opts.moreApiKeys ?? []).includes(match[1]!));
   }
 
   private answer(choice: ModeChoice, record: BrokerRequest, res: ServerResponse): void {

@@ -1,0 +1,34 @@
+/**
+ * The fleet tier, in a bundle chunk of its own (ioredis): loaded only by the process that holds the
+ * local lock on a local miss, and only when VERS_REDIS_URL is set — and by `status`, `cache clear --fleet`.
+ */
+import { connectFleet } from "./client";
+import { deriveKeys, namesFor } from "./keys";
+
+export { sharedSecret } from "./shared-secret";
+export { throughFleet, type FleetMiss } from "./tier";
+
+/** For `status`: whether Redis answers, and whether it holds an entry for each scope key. */
+export async function fleetStatus(url: string, secret: string, scopeKeys: string[]): Promise<{ problem?: string; held: boolean[] }> {
+  try {
+    const client = await connectFleet(url);
+    try {
+      const keys = deriveKeys(secret);
+      return { held: await client.exists(scopeKeys.map((k) => namesFor(keys, k).entry)) };
+    } finally {
+      client.close();
+    }
+  } catch (err) {
+    return { problem: (err as Error).message, held: scopeKeys.map(() => false) };
+  }
+}
+
+/** For `cache clear --fleet`: deletes this secret's entries, locks and notes (found by their derived prefix). */
+export async function clearFleet(url: string, secret: string): Promise<number> {
+  const client = await connectFleet(url);
+  try {
+    return await client.deletePrefix(deriveKeys(secret).prefix);
+  } finally {
+    client.close();
+  }
+}

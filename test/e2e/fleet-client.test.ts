@@ -1,0 +1,176 @@
+/**
+ * src/fleet/client.ts against a real redis-server (and servers that are not Redis): the Lua rules
+ * (compare-and-delete, never a shorter-lived entry over a longer one), an out-of-memory SET that throws
+ * instead of reading as a held lock, and every failure as FleetUnavailable naming what went wrong.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { connectFleet, FleetUnavailable, type FleetClient } from "../../src/fleet/client";
+import { startHungServer, startJunkServer, startRedis, type RedisServer } from "../servers/redis";
+
+let redis: RedisServer;
+const clients: FleetClient[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+
+afterAll(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await redis?.close();
+});
+
+beforeEach(async () => {
+  await redis.restoreMemory();
+  await redis.command("FLUSHALL");
+});
+
+async function connect(url = redis.url): Promise<FleetClient> {
+  const client = await connectFleet(url);
+  clients.push(client);
+  return client;
+}
+
+function failure(promise: Promise<unknown>): Promise<FleetUnavailable> {
+  return promise.then(
+    () => expect.fail("expected a FleetUnavailable"),
+    (err: unknown) => {
+      expect(err).toBeInstanceOf(FleetUnavailable);
+      return err as FleetUnavailable;
+    },
+  );
+}
+
+describe("the operations", () => {
+  it("look: nothing there is null, null and no lock", async () => {
+    const c = await connect();
+    expect(await c.look("e", "n", "l")).toEqual({ entry: null, note: null, lockMs: -2 });
+  });
+
+  it("takeLock is SET NX PX: once; releaseLock deletes only our own value", async () => {
+    const c = await connect();
+    expect(await c.takeLock("l", "ours", 10_000)).toBe(true);
+    expect(await c.takeLock("l", "theirs", 10_000)).toBe(false);
+    const { lockMs } = await c.look("e", "n", "l");
+    expect(lockMs).toBeGreaterThan(9_000);
+    expect(lockMs).toBeLessThanOrEqual(10_000);
+    await c.releaseLock("l", "theirs");
+    expect(await redis.command("GET", "l")).toBe("ours");
+    await c.releaseLock("l", "ours");
+    expect(await redis.command("EXISTS", "l")).toBe(0);
+  });
+
+  it("writeEntry: a TTL; never a shorter-lived entry over a longer one, unless told what is there is garbage", async () => {
+    const c = await connect();
+    await c.writeEntry("e", "first", 60_000, false);
+    await c.writeEntry("e", "shorter", 30_000, false);
+    expect(await redis.command("GET", "e")).toBe("first");
+    await c.writeEntry("e", "longer", 120_000, false);
+    expect(await redis.command("GET", "e")).toBe("longer");
+    expect(Number(await redis.command("PTTL", "e"))).toBeGreaterThan(60_000);
+    await c.writeEntry("e", "replacing garbage", 1_000, true);
+    expect(await redis.command("GET", "e")).toBe("replacing garbage");
+    expect((await c.look("e", "n", "l")).entry).toBe("replacing garbage");
+  });
+
+  it("writeNote, exists, and deletePrefix (only under the prefix)", async () => {
+    const c = await connect();
+    await c.writeNote("gcv:aaaa:1:failed", "note", 10_000);
+    await c.writeEntry("gcv:aaaa:1", "entry", 10_000, false);
+    await redis.command("SET", "gcv:bbbb:1", "another secret's");
+    await redis.command("SET", "gcv:aaaab:1", "a longer prefix");
+    expect(await c.exists(["gcv:aaaa:1", "gcv:aaaa:2"])).toEqual([true, false]);
+    expect(await c.deletePrefix("gcv:aaaa")).toBe(2);
+    expect((await redis.dump()).map((e) => e.key)).toEqual(["gcv:aaaab:1", "gcv:bbbb:1"]);
+  });
+});
+
+describe("the URL's password and database", () => {
+  it("a password the server does not need: connected, and nothing printed on the console (the helper's stderr is git's)", async () => {
+    const open = await startRedis({ password: null });
+    const warn = vi.spyOn(console, "warn");
+    try {
+      const c = await connect(`redis://:a-password-it-does-not-need@127.0.0.1:${open.port}`);
+      await c.writeNote("n", "v", 10_000);
+      expect(await open.command("GET", "n")).toBe("v");
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+      await open.close();
+    }
+  });
+
+  it("the database in the URL is the one used; one that does not exist fails instead of falling back to 0", async () => {
+    const c = await connect(`${redis.url}/3`);
+    await c.writeNote("n", "v", 10_000);
+    expect(await redis.command("EXISTS", "n")).toBe(0); // not in database 0 …
+    expect(await redis.command("INFO", "keyspace")).toMatch(/^db3:keys=1,/m); // … but in 3
+    const err = await failure(connect(`${redis.url}/99`));
+    expect(err.message).toMatch(/DB index is out of range/);
+  });
+});
+
+describe("failures, each a FleetUnavailable", () => {
+  it("out of memory: the lock's SET throws (it is not a lock held by someone else)", async () => {
+    const c = await connect();
+    await redis.fillMemory();
+    const err = await failure(c.takeLock("l", "ours", 10_000));
+    expect(err.message).toMatch(/OOM/);
+  });
+
+  it("wrong password: connecting fails, naming it", async () => {
+    const wrong = redis.url.replace(/:[^:@/]+@/, ":not-the-password@");
+    const err = await failure(connect(wrong));
+    expect(err.message).toMatch(/WRONGPASS|invalid password|NOAUTH/i);
+  });
+
+  it("no password given to a server that wants one: the first command fails, naming it", async () => {
+    const url = redis.url.replace(/\/\/:[^@]+@/, "//");
+    const err = await failure(connect(url).then((c) => c.look("e", "n", "l")));
+    expect(err.message).toMatch(/NOAUTH/);
+  });
+
+  it("nothing listening: connecting fails with the system's error", async () => {
+    const hung = await startHungServer();
+    const url = hung.url;
+    await hung.close();
+    const err = await failure(connect(url));
+    expect(err.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it.each([
+    ["without a password", ""],
+    ["with a password", ":some-password@"],
+  ])("a server that accepts and never answers (%s): connecting or the first read gives up within its bound", async (_what, auth) => {
+    const hung = await startHungServer();
+    try {
+      const err = await failure(connect(hung.url.replace("//", `//${auth}`)).then((c) => c.look("e", "n", "l")));
+      expect(err.message).toMatch(/no answer within|timed out/i);
+      expect(hung.connections).toBe(1);
+    } finally {
+      await hung.close();
+    }
+  });
+
+  it("a Redis that stops answering after the connection is made: each command gives up within its bound", async () => {
+    const c = await connect();
+    await redis.command("CLIENT", "PAUSE", "3000", "ALL");
+    const err = await failure(c.look("e", "n", "l"));
+    expect(err.message).toMatch(/no answer within 500 ms reading|timed out/i);
+  });
+
+  it("a server that answers with something that is not Redis", async () => {
+    const junk = await startJunkServer();
+    try {
+      await failure(connect(junk.url).then((c) => c.look("e", "n", "l")));
+    } finally {
+      await junk.close();
+    }
+  });
+
+  it("a key of another type under a name: the read fails", async () => {
+    const c = await connect();
+    await redis.command("HSET", "e", "field", "value");
+    const err = await failure(c.look("e", "n", "l"));
+    expect(err.message).toMatch(/WRONGTYPE/);
+  });
+});
