@@ -46,10 +46,10 @@ const MAX_REDIRECTS = 3;
  * undici, with one pool of connections for the whole mint: loopback destinations go direct (never
  * through a proxy: a plain-http key would cross it in the clear), others through HTTPS_PROXY /
  * HTTP_PROXY unless NO_PROXY says otherwise — read from the helper's environment. Connect, headers
- * and body all end at the deadline; bodies are read in full up to 1 MiB.
+ * and body all end at the deadline (one abort signal); bodies are read in full up to 1 MiB.
  */
 export function createTransport(env: Env, deadline: Deadline, trace: Trace): Transport {
-  const connect = { timeout: Math.max(1, Math.min(CONNECT_TIMEOUT_MS, deadline.remaining())) };
+  const connect = { timeout: CONNECT_TIMEOUT_MS };
   const direct = new Agent({ connect });
   const proxied = new EnvHttpProxyAgent({
     connect,
@@ -71,8 +71,11 @@ export function createTransport(env: Env, deadline: Deadline, trace: Trace): Tra
         headers: req.headers,
         body: req.body,
         dispatcher: dispatcherFor(url),
-        headersTimeout: budget,
-        bodyTimeout: budget,
+        // The deadline's abort bounds connect, headers and body alike. undici's own header and body
+        // timers run on a coarse clock that fires up to half a second early: off, so none ends a try
+        // before the deadline does.
+        headersTimeout: 0,
+        bodyTimeout: 0,
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
       const text = await readBody(res.body);

@@ -150,8 +150,8 @@ describe("outages retry within the deadline", () => {
     const gh = await github();
     gh.setMode("hang");
     const err = await mintError(gh.url, REPO, { ...GIVEN, timeoutMs: 1000 });
+    expect(err.what, err.traced).toBe("GitHub did not answer in time (1 try)");
     expect(err.code).toBe("timeout");
-    expect(err.what).toBe("GitHub did not answer in time (1 try)");
     expect(gh.requests).toHaveLength(1);
   });
 

@@ -56,8 +56,7 @@ export interface MintOptions {
  * githubAppSource(...).mint(scope, ctx) against `apiUrl`, over the helper's one transport (closed
  * after); the trace lines are returned too.
  */
-export async function mint(apiUrl: string, scope: Scope, o: MintOptions = {}): Promise<{ token: Token; trace: string[] }> {
-  const trace: string[] = [];
+export async function mint(apiUrl: string, scope: Scope, o: MintOptions = {}, trace: string[] = []): Promise<{ token: Token; trace: string[] }> {
   const env = o.env ?? { GITHUB_APP_PRIVATE_KEY: KEYS.pkcs1 };
   const ctx: MintContext = {
     deadline: Deadline.in(o.timeoutMs ?? 10_000, Date.now),
@@ -79,12 +78,13 @@ export async function mint(apiUrl: string, scope: Scope, o: MintOptions = {}): P
   }
 }
 
-/** The HelperError a mint fails with (and its trace); fails the test if it succeeds or throws anything else. */
-export async function mintError(apiUrl: string, scope: Scope, o: MintOptions = {}): Promise<HelperError> {
+/** The HelperError a mint fails with (its trace in `traced`); fails the test if it succeeds or throws anything else. */
+export async function mintError(apiUrl: string, scope: Scope, o: MintOptions = {}): Promise<HelperError & { traced: string }> {
+  const trace: string[] = [];
   try {
-    await mint(apiUrl, scope, o);
+    await mint(apiUrl, scope, o, trace);
   } catch (err) {
-    if (isHelperError(err)) return err;
+    if (isHelperError(err)) return Object.assign(err, { traced: trace.join("\n") });
     throw err;
   }
   throw new Error("the mint succeeded");
