@@ -1,4 +1,4 @@
-import { appendFileSync } from "node:fs";
+import { closeSync, constants, openSync, writeSync } from "node:fs";
 import type { Io } from "./io";
 import { secretsIn } from "./secrets";
 import { escapeText, hideSecrets } from "./text";
@@ -26,7 +26,13 @@ export function createTrace(io: Pick<Io, "env" | "stderr" | "now" | "pid">): Tra
       ? io.stderr
       : (text: string) => {
           try {
-            appendFileSync(value, text, { mode: 0o600 });
+            // Appended, created 0600, never through a link (a trace file planted as a link to another file writes nothing).
+            const fd = openSync(value, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+            try {
+              writeSync(fd, text);
+            } finally {
+              closeSync(fd);
+            }
           } catch {
             // A trace must never break git: an unwritable trace file is ignored.
           }
