@@ -245,7 +245,7 @@ export function networkOrCliModules(paths: string[]): string[] {
   );
 }
 
-/** A bare HTTP server that answers every request with one status and JSON body, and counts requests. */
+/** A bare HTTP server that answers every request with one status, JSON body (and extra headers), and counts requests. */
 export interface StubServer {
   url: string;
   readonly requests: number;
@@ -253,7 +253,7 @@ export interface StubServer {
   close(): Promise<void>;
 }
 
-export async function startStub(status: number, body: unknown): Promise<StubServer> {
+export async function startStub(status: number, body: unknown, headers: Record<string, string> = {}): Promise<StubServer> {
   let requests = 0;
   let connections = 0;
   const sockets = new Set<Socket>();
@@ -261,7 +261,7 @@ export async function startStub(status: number, body: unknown): Promise<StubServ
     requests++;
     req.resume();
     req.on("end", () => {
-      res.writeHead(status, { "Content-Type": "application/json" });
+      res.writeHead(status, { "Content-Type": "application/json", ...headers });
       res.end(JSON.stringify(body));
     });
   });
