@@ -1,4 +1,4 @@
-import { Agent, EnvHttpProxyAgent, Headers, request, Response, type Dispatcher } from "undici";
+import { Agent, EnvHttpProxyAgent, Headers, Pool, request, Response, type Dispatcher } from "undici";
 import type { Deadline } from "../deadline";
 import type { Env } from "../io";
 import { isLoopback } from "../settings";
@@ -42,50 +42,97 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 10_000;
 const MAX_REDIRECTS = 3;
 
+type Route = "direct" | "proxied";
+
 /**
- * undici, with one pool of connections for the whole mint: loopback destinations go direct (never
- * through a proxy: a plain-http key would cross it in the clear), others through HTTPS_PROXY /
- * HTTP_PROXY unless NO_PROXY says otherwise — read from the helper's environment. Connect, headers
- * and body all end at the deadline (one abort signal); bodies are read in full up to 1 MiB.
+ * undici, with one pool of connections per route for the whole mint: loopback destinations go direct
+ * (never through a proxy: a plain-http key would cross it in the clear), others through HTTPS_PROXY /
+ * HTTP_PROXY unless NO_PROXY says otherwise — read from the helper's environment. Bodies are read in
+ * full up to 1 MiB.
+ *
+ * One try is one try, and the deadline ends it whatever undici is doing. undici keeps a request queued
+ * while its connection is being made, where an abort signal does not reach it, and it reconnects at
+ * once after some connection failures (a proxy that closes the tunnel it was asked for): a proxy that
+ * hangs would keep the helper past its deadline, one that drops connections would see thousands. So a
+ * try ends at the first failed connection or at the abort, whichever comes first, and a try that ended
+ * without an answer takes its route's pool with it (destroyed: nothing queued, nothing reconnecting).
  */
 export function createTransport(env: Env, deadline: Deadline, trace: Trace): Transport {
-  const connect = { timeout: CONNECT_TIMEOUT_MS };
-  const direct = new Agent({ connect });
-  const proxied = new EnvHttpProxyAgent({
-    connect,
-    httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? "",
-    httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? "",
-    noProxy: env.no_proxy ?? env.NO_PROXY ?? "",
-  });
-  const dispatcherFor = (url: URL): Dispatcher => (isLoopback(url.hostname) ? direct : proxied);
+  const pools = new Map<Route, Dispatcher>();
+  /** The tries in flight on each route, told when a connection for that route fails. */
+  const inFlight: Record<Route, Set<(err: unknown) => void>> = { direct: new Set(), proxied: new Set() };
+
+  const poolFor = (route: Route): Dispatcher => {
+    let pool = pools.get(route);
+    if (pool) return pool;
+    const options = {
+      connect: { timeout: CONNECT_TIMEOUT_MS },
+      // Every origin's pool reports its failed connections to the tries waiting on them.
+      factory: (origin: string | URL, opts: object) =>
+        new Pool(origin, opts).on("connectionError", (_origin, _targets, err) => {
+          for (const fail of inFlight[route]) fail(err);
+        }),
+    };
+    pool =
+      route === "direct"
+        ? new Agent(options)
+        : new EnvHttpProxyAgent({
+            ...options,
+            httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? "",
+            httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? "",
+            noProxy: env.no_proxy ?? env.NO_PROXY ?? "",
+          });
+    pools.set(route, pool);
+    return pool;
+  };
+
+  const discard = (route: Route): void => {
+    const pool = pools.get(route);
+    pools.delete(route);
+    pool?.destroy().catch(() => undefined);
+  };
 
   async function once(req: HttpRequest, signal?: AbortSignal | null): Promise<HttpAnswer> {
     const budget = deadline.remaining();
     if (budget <= 0) throw new TransportError("timeout", "no time left");
     const url = new URL(req.url);
+    const route: Route = isLoopback(url.hostname) ? "direct" : "proxied";
     const timeout = AbortSignal.timeout(budget);
+    const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let fail: (err: unknown) => void = () => undefined;
+    const ended = new Promise<never>((_resolve, reject) => (fail = reject));
+    const onAbort = () => fail(abort.reason);
+    abort.addEventListener("abort", onAbort);
+    inFlight[route].add(fail);
     const started = Date.now();
     try {
-      const res = await request(url, {
-        method: req.method as Dispatcher.HttpMethod,
-        headers: req.headers,
-        body: req.body,
-        dispatcher: dispatcherFor(url),
-        // The deadline's abort bounds connect, headers and body alike. undici's own header and body
-        // timers run on a coarse clock that fires up to half a second early: off, so none ends a try
-        // before the deadline does.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-      const text = await readBody(res.body);
+      const res = await Promise.race([
+        request(url, {
+          method: req.method as Dispatcher.HttpMethod,
+          headers: req.headers,
+          body: req.body,
+          dispatcher: poolFor(route),
+          // The abort bounds connect, headers and body alike. undici's own header and body timers run on
+          // a coarse clock that fires up to half a second early: off, so none ends a try before the
+          // deadline does.
+          headersTimeout: 0,
+          bodyTimeout: 0,
+          signal: abort,
+        }),
+        ended,
+      ]);
+      const text = await Promise.race([readBody(res.body), ended]);
       const ms = Date.now() - started;
       trace(`${req.method} ${url.origin}${url.pathname} → HTTP ${res.statusCode} in ${ms} ms`);
       return { status: res.statusCode, headers: res.headers, text, ms };
     } catch (err) {
+      discard(route);
       const failure = classifyTransport(err);
       trace(`${req.method} ${url.origin}${url.pathname} → ${failure.reason} after ${Date.now() - started} ms (${failure.message})`);
       throw failure;
+    } finally {
+      inFlight[route].delete(fail);
+      abort.removeEventListener("abort", onAbort);
     }
   }
 
@@ -112,7 +159,9 @@ export function createTransport(env: Env, deadline: Deadline, trace: Trace): Tra
       return new Response(empty ? null : answer.text, { status: answer.status, headers });
     },
     close: async () => {
-      await Promise.all([direct.destroy(), proxied.destroy()]).catch(() => undefined);
+      const open = [...pools.values()];
+      pools.clear();
+      await Promise.all(open.map((pool) => pool.destroy().catch(() => undefined)));
     },
   };
 }

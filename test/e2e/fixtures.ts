@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import type { Socket } from "node:net";
+import { createServer as createTcpServer, type Socket } from "node:net";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -276,6 +276,41 @@ export async function startStub(status: number, body: unknown, headers: Record<s
     get requests() {
       return requests;
     },
+    get connections() {
+      return connections;
+    },
+    close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      return closed;
+    },
+  };
+}
+
+/**
+ * A proxy that fails every connection one way, and counts them: "drop" closes each at once,
+ * "read-close" reads the CONNECT and closes without an answer, "hang" accepts and never answers.
+ */
+export interface BrokenProxy {
+  url: string;
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+export async function startBrokenProxy(mode: "drop" | "read-close" | "hang"): Promise<BrokenProxy> {
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((s) => {
+    connections++;
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => undefined);
+    if (mode === "drop") s.destroy();
+    else if (mode === "read-close") s.once("data", () => s.destroy());
+  });
+  const port = await listenOnLoopback(server);
+  return {
+    url: `http://127.0.0.1:${port}`,
     get connections() {
       return connections;
     },

@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { helper, HELPER_BIN, run, type TestEnv } from "./harness";
-import { brokerCounter, expectFailure, getToken, lines, request, startStub, tempEnvs, useServers } from "./fixtures";
+import { brokerCounter, expectFailure, getToken, lines, request, startBrokenProxy, startStub, tempEnvs, useServers } from "./fixtures";
 import { listenOnLoopback } from "../servers/listen";
 import { generateAppKeys, startFakeGitHub, type FakeGitHub } from "../servers/fake-github";
 
@@ -63,6 +63,23 @@ describe("loopback destinations never go through a proxy", () => {
     expect(servers.registry.lookup(token)).toBeDefined();
     expect(proxy.connections - before).toBe(0);
     expect(proxy.authorizations).toEqual([]);
+  });
+});
+
+describe("a proxy that fails every connection, for a broker that is not on loopback", () => {
+  it.each(["drop", "read-close", "hang"] as const)("%s: the helper ends by itself within its deadline, in one line, after a few connections per try", async (mode) => {
+    const broken = await startBrokenProxy(mode);
+    try {
+      const t = await env({ brokerUrl: "https://broker.vers.invalid", extraEnv: proxyEnv(broken.url) });
+      const r = await bounded(t, 3);
+      expect(r.signal, `killed by the harness: ${r.stderr}`).toBeNull();
+      const line = expectFailure(r, /the broker (is unavailable|did not answer in time)/);
+      const tries = tryCount(line);
+      expect(tries, line).toBeGreaterThanOrEqual(1);
+      expect(broken.connections, `${broken.connections} connections for ${tries} tries`).toBeLessThanOrEqual(3 * tries);
+    } finally {
+      await broken.close();
+    }
   });
 });
 

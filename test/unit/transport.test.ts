@@ -4,7 +4,7 @@
  * failures classified. And what the sources make of a redirect they do not follow.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { Deadline } from "../../src/deadline";
 import { HelperError } from "../../src/errors";
@@ -21,7 +21,7 @@ interface Stub {
   connections: number;
 }
 
-const servers: Array<{ server: Server; sockets: Set<Socket> }> = [];
+const servers: Array<{ server: Server | TcpServer; sockets: Set<Socket> }> = [];
 
 afterEach(async () => {
   await Promise.all(
@@ -46,6 +46,22 @@ async function stub(handler: (req: IncomingMessage, res: ServerResponse) => void
     result.connections++;
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
+  });
+  servers.push({ server, sockets });
+  result.url = `http://127.0.0.1:${await listenOnLoopback(server)}`;
+  return result;
+}
+
+/** A loopback TCP server doing `onSocket` with each connection (a proxy that fails); closed after the test. */
+async function tcpStub(onSocket: (socket: Socket) => void): Promise<{ url: string; connections: number }> {
+  const sockets = new Set<Socket>();
+  const result = { url: "", connections: 0 };
+  const server = createTcpServer((socket) => {
+    result.connections++;
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => undefined);
+    onSocket(socket);
   });
   servers.push({ server, sockets });
   result.url = `http://127.0.0.1:${await listenOnLoopback(server)}`;
@@ -126,6 +142,23 @@ describe("createTransport: proxies", () => {
     const answer = await withTransport(({ http }) => http.send({ url: server.url.replace("127.0.0.1", "localhost"), method: "GET", headers: {} }), { HTTP_PROXY: proxy.url });
     expect(answer.text).toBe("direct");
     expect(proxy.connections).toBe(0);
+  });
+
+  it("a proxy that closes every tunnel it is asked for: one try is one or two connections, failed as a reset", async () => {
+    const proxy = await tcpStub((socket) => socket.once("data", () => socket.destroy()));
+    const error = await withTransport(({ http }) => http.send({ url: "https://broker.vers.invalid/x", method: "POST", headers: {} }).catch((e: unknown) => e), { HTTPS_PROXY: proxy.url });
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as TransportError).reason).toBe("reset");
+    // undici would reconnect at once, thousands of times, had the try not ended at the first failure.
+    expect(proxy.connections).toBeLessThanOrEqual(2);
+  });
+
+  it("a proxy that never answers: the try ends at the deadline as a timeout, and the transport closes", async () => {
+    const proxy = await tcpStub(() => undefined);
+    const error = await withTransport(({ http }) => http.send({ url: "https://broker.vers.invalid/x", method: "POST", headers: {} }).catch((e: unknown) => e), { HTTPS_PROXY: proxy.url }, 300);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as TransportError).reason).toBe("timeout");
+    expect(proxy.connections).toBe(1);
   });
 });
 
