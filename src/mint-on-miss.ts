@@ -1,11 +1,12 @@
 import { isUsable, servedFrom, type CacheEntry } from "./cache/entry";
-import { isHelperError, warningLine } from "./errors";
+import { HelperError, isHelperError, warningLine } from "./errors";
 import { keepRotatedGrant } from "./grants/rotate";
 import { hash64 } from "./hash";
 import { parseRedisUrl } from "./fleet/url";
 import { secretsIn, findStaticToken } from "./secrets";
 import type { Context, Miss, Network } from "./serve-token";
 import type { MintContext } from "./sources/types";
+import { valueProblem } from "./text";
 import type { Served, Token } from "./token";
 import { redact } from "./trace";
 
@@ -113,7 +114,11 @@ function recover(ctx: Context, miss: Miss, err: unknown, inHand?: CacheEntry): S
   const fallback = ctx.settings.fallbackStatic ? findStaticToken(ctx.io.env) : undefined;
   if (!fallback) throw err;
   const what = isHelperError(err) ? err.what : (err as Error).message;
-  ctx.io.stderr(warningLine(`${what}; using ${fallback.origin.replace(/^env /, "")} instead`, "fallback static", secretsIn(ctx.io.env)));
+  const name = fallback.origin.replace(/^env /, "");
+  // Checked before the warning: a fallback that cannot be printed is not used, and saying so is the one line.
+  const problem = valueProblem(fallback.value);
+  if (problem) throw new HelperError("bad-setting", `${what}, and the fallback in ${name} cannot be printed: ${problem}`, `set ${name} to the token alone`);
+  ctx.io.stderr(warningLine(`${what}; using ${name} instead`, "fallback static", secretsIn(ctx.io.env)));
   return { token: fallback.value, origin: fallback.origin };
 }
 

@@ -83,6 +83,15 @@ describe("every value printed to git passes one check", () => {
     const fill = await credentialFill(t, { protocol: "https", host: HOST });
     expect(fill.stdout).not.toMatch(/evil\.example|attacker|password=/);
   });
+
+  it("--fallback static with a newline in GITHUB_TOKEN, the broker refusing: one line naming GITHUB_TOKEN and the broker's failure", async () => {
+    const t = await env({ extraEnv: { GITHUB_TOKEN: FORGED } });
+    servers.broker.setMode("401");
+    const r = await helper(t, ["--fallback", "static", "get"], request(HOST));
+    expectRefusedToken(r);
+    expect(r.stderr).toMatch(/HTTP 401/);
+    expect(r.stderr).not.toMatch(/using GITHUB_TOKEN instead/);
+  });
 });
 
 describe("text from outside is escaped before it reaches stderr or the trace", () => {

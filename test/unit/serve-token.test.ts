@@ -116,6 +116,14 @@ const ROWS: Row[] = [
     written: "none",
     stderr: /^git-credential-vers: the broker rejected VERS_API_KEY \(HTTP 401\); using GITHUB_TOKEN instead \(fallback static\)\n$/,
   },
+  {
+    name: "a static fallback that cannot be printed: no warning, one error naming the source's failure and the variable",
+    env: { VERS_FALLBACK: "static", GITHUB_TOKEN: `${STATIC}\nhost=evil.example` },
+    source: "unauthorized",
+    served: /^git-credential-vers: the broker rejected VERS_API_KEY \(HTTP 401\), and the fallback in GITHUB_TOKEN cannot be printed: it holds a control character .*\(set GITHUB_TOKEN to the token alone\)\n$/,
+    mints: 1,
+    written: "none",
+  },
   { name: "a file in the cache folder's place: warn, go on uncached", folder: "a file", source: "ok", served: "minted", mints: 1, written: "none", stderr: /not using the cache: .* is not a folder/ },
   { name: "a symlinked cache folder: warn, write nothing through it", folder: "a symlink", source: "ok", served: "minted", mints: 1, written: "none", stderr: /not using the cache: .* is a symbolic link/ },
   {
