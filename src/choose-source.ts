@@ -56,7 +56,7 @@ export function pickSource(settings: Settings, io: SourceIo, presented?: string)
     return { kind: "static", token };
   }
   const apiKey = wanted === "auto" || wanted === "broker" ? findVersKey(env, homedir) : undefined;
-  if (apiKey) return { kind: "broker", identity: `broker ${settings.baseUrl} ${hash64(apiKey.value)}`, baseUrl: settings.baseUrl, apiKey };
+  if (apiKey) return { kind: "broker", identity: `broker ${settings.baseUrl} ${hash64(apiKey.value)}`, baseUrl: settings.baseUrl, apiKey: sendable(apiKey) };
   if (wanted === "grant" || wanted === "auto") {
     const held = heldGrants(io);
     const usable = presented !== undefined && isRefreshGrant(presented) && !!env.VERS_TOKEN_ENDPOINT?.trim();
@@ -80,4 +80,15 @@ export function pickSource(settings: Settings, io: SourceIo, presented?: string)
     `no Vers API key was found${keyHint}`,
     "set VERS_API_KEY or write it to ~/.vers/keys.json; for a refresh grant use git-credential-vers grant add; for a GitHub App set GITHUB_APP_ID and its private key",
   );
+}
+
+/**
+ * The key as it goes in an Authorization header: one with a control character inside (a newline from
+ * a pasted or CRLF file) cannot be sent — undici refuses the header, which would look like a network
+ * failure retried to the deadline. Refused here instead, naming where it came from, never the key.
+ */
+function sendable(key: Secret): Secret {
+  if (!/\p{Cc}/u.test(key.value)) return key;
+  const fix = key.origin.startsWith("env ") ? `set ${key.origin.slice(4)} to the key alone` : `write the key alone in ${key.origin}`;
+  throw new HelperError("bad-setting", `the Vers API key from ${key.origin} holds a control character (a newline, CR, NUL or the like)`, fix);
 }

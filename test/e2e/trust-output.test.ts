@@ -92,6 +92,16 @@ describe("every value printed to git passes one check", () => {
     expect(r.stderr).toMatch(/HTTP 401/);
     expect(r.stderr).not.toMatch(/using GITHUB_TOKEN instead/);
   });
+
+  it("a VERS_API_KEY with a newline in it: refused at once, naming VERS_API_KEY, never sent", async () => {
+    const key = `vers_${"K".repeat(24)}\nX-Injected: 1`;
+    const t = await env({ apiKey: key });
+    const count = brokerCounter(servers.broker);
+    const line = expectFailure(await get(t), /VERS_API_KEY/);
+    expect(line).toMatch(/control character/);
+    expect(line).not.toContain("K".repeat(24));
+    expect(count.requests()).toBe(0);
+  });
 });
 
 describe("text from outside is escaped before it reaches stderr or the trace", () => {

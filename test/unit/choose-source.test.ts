@@ -58,6 +58,18 @@ describe("chooseSource: auto", () => {
     });
   });
 
+  it.each(["vers_key\nX-Injected: 1", "vers\rkey", "vers\u0000key", "vers\u001bkey"])("refuses a key holding a control character (%j), naming where it came from, never the key", (value) => {
+    const err = errorOf(() => choose("auto", { VERS_API_KEY: value }));
+    expect(err.code).toBe("bad-setting");
+    expect(err.message).toBe("the Vers API key from env VERS_API_KEY holds a control character (a newline, CR, NUL or the like) (set VERS_API_KEY to the key alone)");
+  });
+
+  it("the same for a key from ~/.vers/keys.json", async () => {
+    await mkdir(join(home, ".vers"));
+    await writeFile(join(home, ".vers", "keys.json"), JSON.stringify({ keys: { VERS_API_KEY: "vers_key\nmore" } }));
+    expect(errorOf(() => choose("broker", {})).message).toBe("the Vers API key from ~/.vers/keys.json holds a control character (a newline, CR, NUL or the like) (write the key alone in ~/.vers/keys.json)");
+  });
+
   it("is the github-app when there is no key but GITHUB_APP_ID", () => {
     const env = { GITHUB_APP_ID: " 123 " };
     expect(choose("auto", env)).toEqual({
