@@ -4,6 +4,7 @@
  * demand, and the real cache, acquire loop and lock library. Each row says what the cache and lock
  * hold before, what the source does, and asserts what was served, how many mints, and what was written.
  */
+import { chownSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { mkdir, readFile, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -183,6 +184,32 @@ describe("serveToken", () => {
     expect(entry.token).toBe(served.token);
     expect(entry).toMatchObject({ host: "github.com", owner: "Acme", repositories: ["Widgets"], permissions: { contents: "write" }, source: "broker" });
     expect(t.store.read(t.key)).toBeUndefined();
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)("the cache folder's creation race (needs root to make a folder another uid owns)", () => {
+  it("a folder another user makes between the check and the creation gets no token: checked again after creating it", async () => {
+    const t = await setUp({ name: "", source: "ok", served: "minted", mints: 1, written: "none" });
+    // openCache reads the uid twice: for the folder check, then for the store. Between the two, the
+    // check has passed (no folder yet) and nothing is created: the attacker's moment.
+    let reads = 0;
+    const uid = t.io.uid;
+    Object.defineProperty(t.io, "uid", {
+      get() {
+        if (++reads === 2) {
+          mkdirSync(t.io.cacheDir, { recursive: true, mode: 0o700 });
+          chownSync(t.io.cacheDir, 65534, 65534);
+        }
+        return uid;
+      },
+    });
+    const network = fakeNetwork(t, "ok");
+    const served = await serveToken({ io: t.io, settings: resolveSettings({}, t.io.env), trace: (m) => t.traced.push(m), network: async () => network }, SCOPE);
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(served.token).toBe(t.minted[0]);
+    expect(statSync(t.io.cacheDir).uid).toBe(65534);
+    expect(readdirSync(t.io.cacheDir)).toEqual([]);
+    expect(t.traced.join("\n")).toMatch(/cannot lock the cache \(.*owned by uid 65534/);
   });
 });
 
