@@ -84,11 +84,19 @@ export function pickSource(settings: Settings, io: SourceIo, presented?: string)
 
 /**
  * The key as it goes in an Authorization header: one with a control character inside (a newline from
- * a pasted or CRLF file) cannot be sent — undici refuses the header, which would look like a network
- * failure retried to the deadline. Refused here instead, naming where it came from, never the key.
+ * a pasted or CRLF file) or a character outside ASCII (a typographic quote pasted with it) cannot be
+ * sent — undici refuses the header, which would look like a network failure retried to the deadline.
+ * Refused here instead, naming where it came from, never the key.
  */
 function sendable(key: Secret): Secret {
-  if (!/\p{Cc}/u.test(key.value)) return key;
   const fix = key.origin.startsWith("env ") ? `set ${key.origin.slice(4)} to the key alone` : `write the key alone in ${key.origin}`;
-  throw new HelperError("bad-setting", `the Vers API key from ${key.origin} holds a control character (a newline, CR, NUL or the like)`, fix);
+  if (/\p{Cc}/u.test(key.value)) {
+    throw new HelperError("bad-setting", `the Vers API key from ${key.origin} holds a control character (a newline, CR, NUL or the like)`, fix);
+  }
+  const other = /[^\x20-\x7e]/u.exec(key.value)?.[0];
+  if (other !== undefined) {
+    const code = `U+${other.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+    throw new HelperError("bad-setting", `the Vers API key from ${key.origin} holds a character that is not ASCII (${code}), so it cannot be sent`, `${fix}, without quotes`);
+  }
+  return key;
 }

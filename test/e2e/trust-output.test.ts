@@ -104,6 +104,18 @@ describe("every value printed to git passes one check", () => {
   });
 });
 
+describe("a Vers key that cannot go in a header", () => {
+  it("pasted with typographic quotes into ~/.vers/keys.json: refused at once, naming the file and the character, never sent", async () => {
+    const t = await env({ apiKey: undefined });
+    await mkdir(join(t.home, ".vers"), { mode: 0o700 });
+    await writeFile(join(t.home, ".vers", "keys.json"), JSON.stringify({ keys: { VERS_API_KEY: `\u201c${servers.apiKey}\u201d` } }), { mode: 0o600 });
+    const count = brokerCounter(servers.broker);
+    const line = expectFailure(await get(t), /the Vers API key from ~\/\.vers\/keys\.json holds a character that is not ASCII \(U\+201C\)/);
+    expect(line).not.toContain(servers.apiKey);
+    expect(count.requests()).toBe(0);
+  });
+});
+
 describe("text from outside is escaped before it reaches stderr or the trace", () => {
   let stub422: StubServer;
   beforeAll(async () => {

@@ -64,6 +64,17 @@ describe("chooseSource: auto", () => {
     expect(err.message).toBe("the Vers API key from env VERS_API_KEY holds a control character (a newline, CR, NUL or the like) (set VERS_API_KEY to the key alone)");
   });
 
+  it.each([
+    ["\u201cvers_key\u201d", "U+201C"],
+    ["vers_k\u00e9y", "U+00E9"],
+    ["vers\u2028key", "U+2028"],
+    ["vers_key😀", "U+1F600"],
+  ])("refuses a key holding a character that is not ASCII (%j), naming it by its code point", (value, code) => {
+    const err = errorOf(() => choose("auto", { VERS_API_KEY: value }));
+    expect(err.code).toBe("bad-setting");
+    expect(err.message).toBe(`the Vers API key from env VERS_API_KEY holds a character that is not ASCII (${code}), so it cannot be sent (set VERS_API_KEY to the key alone, without quotes)`);
+  });
+
   it("the same for a key from ~/.vers/keys.json", async () => {
     await mkdir(join(home, ".vers"));
     await writeFile(join(home, ".vers", "keys.json"), JSON.stringify({ keys: { VERS_API_KEY: "vers_key\nmore" } }));
