@@ -59,7 +59,7 @@ export function describeScope(scope: Scope): string {
 }
 
 /** A GitHub owner or repository name: letters, digits, "_", ".", "-"; never "." or "..". */
-function isName(name: string): boolean {
+export function isName(name: string): boolean {
   return /^[A-Za-z0-9_.-]+$/.test(name) && name !== "." && name !== "..";
 }
 

@@ -1,4 +1,5 @@
 import type { Access, Permissions } from "../profiles";
+import { isName } from "../scope";
 import { isCleanToken, oneLine } from "../text";
 import type { Token } from "../token";
 
@@ -33,19 +34,27 @@ export function readExpiry(text: string, now: number): number | string {
   return expiresAt;
 }
 
+/**
+ * Permissions and repositories are kept for `status` and `token --json` to show, so only what GitHub
+ * could have sent is kept: a permission named in lower case (contents, pull_requests) at read or
+ * write, a repository named as GitHub names them. Anything else — a name carrying terminal escapes —
+ * is dropped here, before it is cached and shown.
+ */
 function readPermissions(value: unknown): Permissions | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const out: Permissions = {};
   for (const [name, access] of Object.entries(value)) {
-    if (access === "read" || access === "write") out[name] = access as Access;
+    if (PERMISSION_NAME.test(name) && (access === "read" || access === "write")) out[name] = access as Access;
   }
   return out;
 }
 
 function readRepositories(value: unknown): string[] | undefined {
   if (!Array.isArray(value)) return undefined;
-  return value.map((r) => (typeof r === "object" && r !== null ? (r as { name?: unknown }).name : r)).filter((n): n is string => typeof n === "string");
+  return value.map((r) => (typeof r === "object" && r !== null ? (r as { name?: unknown }).name : r)).filter((n): n is string => typeof n === "string" && isName(n));
 }
+
+const PERMISSION_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 /** The `error`/`message` text of an error answer, on one escaped line. */
 export function errorText(text: string): string {

@@ -142,6 +142,27 @@ describe("text from outside is escaped before it reaches stderr or the trace", (
     expect(r.stderr).not.toMatch(CONTROL);
   });
 
+  it("repository and permission names in a broker's answer carrying escapes reach neither status nor token --json", async () => {
+    const hostile = await startStub(201, {
+      token: `ghs_${"H".repeat(36)}`,
+      expires_at: new Date(Date.now() + 3600_000).toISOString(),
+      permissions: { contents: "write", "\u001b]0;PWNED\u0007": "read" },
+      repositories: [{ name: "widgets" }, { name: "\u001b[2J\u001b]0;PWNED\u0007" }],
+    });
+    try {
+      const t = await env({ brokerUrl: hostile.url });
+      await getToken(t, HOST);
+      const status = await helper(t, ["status"]);
+      expect(status.stdout).toContain("widgets");
+      expect(status.stdout).not.toMatch(CONTROL);
+      expect(status.stdout).not.toContain("PWNED");
+      const json = ok(await helper(t, ["token", "--json"]), "token --json");
+      expect(json.stdout).not.toContain("PWNED");
+    } finally {
+      await hostile.close();
+    }
+  });
+
   it("a request host holding a newline and ESC cannot forge a trace line, in a trace file or on stderr", async () => {
     const t = await env();
     const file = join(t.home, "trace.log");

@@ -57,6 +57,18 @@ describe("readTokenAnswer: valid answers", () => {
     expect(token).toMatchObject({ repositories: ["a", "b"] });
   });
 
+  it("keeps only repository and permission names GitHub could have sent: nothing that could act on a terminal when shown", () => {
+    const token = readTokenAnswer(
+      answer({
+        permissions: { contents: "write", pull_requests: "read", "\u001b]0;PWNED\u0007": "read", "Contents ": "read", "x\ny": "write", "": "read" },
+        repositories: [{ name: "widgets" }, { name: "\u001b[2Jx" }, "gad.gets", "..", "a/b", "wid gets", "é"],
+      }),
+      NOW,
+    );
+    expect(token).toMatchObject({ permissions: { contents: "write", pull_requests: "read" }, repositories: ["widgets", "gad.gets"] });
+    expect(Object.keys((token as { permissions: object }).permissions)).toEqual(["contents", "pull_requests"]);
+  });
+
   it("does not assume a token length or prefix", () => {
     const long = "x".repeat(8192);
     expect(readTokenAnswer(answer({ token: long }), NOW)).toMatchObject({ token: long });
