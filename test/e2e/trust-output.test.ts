@@ -4,10 +4,11 @@
  * within a day is an invalid answer, and bad user input (a broken keys.json, a base URL with a query
  * or fragment, a key that cannot go in a header) is named as such. Built helper, real git.
  */
+import { execFileSync } from "node:child_process";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { credentialFill, git, helper, type TestEnv } from "./harness";
+import { credentialFill, git, helper, HELPER_BIN, run, type TestEnv } from "./harness";
 import { brokerCounter, entryFiles, expectFailure, getToken, lines, ok, parseLines, PREFIX, request, startStub, tempEnvs, useServers, type StubServer } from "./fixtures";
 
 const HOST = "github.com";
@@ -208,6 +209,15 @@ describe("bad input from the user", () => {
     expect(line).toContain(join(t.home, ".vers", "keys.json"));
     expect(line).toMatch(/not JSON/);
     expect(count.requests()).toBe(0);
+  });
+
+  it("a FIFO in ~/.vers/keys.json's place: get ends at once, naming the file", async () => {
+    const t = await env({ apiKey: undefined });
+    await mkdir(join(t.home, ".vers"), { mode: 0o700 });
+    execFileSync("mkfifo", ["-m", "600", join(t.home, ".vers", "keys.json")]);
+    const r = await run(HELPER_BIN, ["get"], { env: t.env, cwd: t.home, input: request(HOST), timeoutMs: 20_000 });
+    expect(r.signal, r.stderr).toBeNull();
+    expectFailure(r, /~\/\.vers\/keys\.json .* cannot be read \(not a regular file\)/);
   });
 
   it.each([

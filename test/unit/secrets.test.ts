@@ -1,4 +1,5 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -140,6 +141,24 @@ describe("findVersKey: a key file that exists but cannot be used is an error nam
   it("a folder in ~/.versrc's place: cannot be read (EISDIR)", async () => {
     await mkdir(join(home, ".versrc"));
     expect(errorOf(() => findVersKey({}, home)).what).toBe(`~/.versrc (${join(home, ".versrc")}) cannot be read (EISDIR)`);
+  });
+
+  it.each([
+    ["keys.json", [".vers", "keys.json"]],
+    ["~/.versrc", [".versrc"]],
+  ])("a FIFO in %s's place: cannot be read (not a regular file), at once: nothing waits for a writer", async (_name, parts) => {
+    const path = join(home, ...parts);
+    await mkdir(join(home, ".vers"), { recursive: true });
+    execFileSync("mkfifo", ["-m", "600", path]);
+    expect(errorOf(() => findVersKey({}, home)).what).toBe(`~/${parts.join("/")} (${path}) cannot be read (not a regular file)`);
+  });
+
+  it("a keys.json that is a link to a regular file is read (dotfiles are often links)", async () => {
+    const real = join(home, "dotfiles-keys.json");
+    await writeFile(real, JSON.stringify({ keys: { VERS_API_KEY: "from-link" } }));
+    await mkdir(join(home, ".vers"), { recursive: true });
+    await symlink(real, join(home, ".vers", "keys.json"));
+    expect(findVersKey({}, home)).toEqual({ value: "from-link", origin: "~/.vers/keys.json" });
   });
 
   it("a keys.json over 64 KiB is not read", async () => {
