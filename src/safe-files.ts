@@ -84,3 +84,30 @@ export function replaceFile(target: string, text: string): void {
     throw err;
   }
 }
+
+/**
+ * A file the user points the helper at (a key file, a private key): opened without blocking and read
+ * only if it is a regular file (a link to one is fine: dotfiles are often links) of at most
+ * `maxBytes`. A FIFO or a device in its place would otherwise hold the helper past any deadline, or
+ * read without end. Throws an error whose `code` says why not: ENOENT, EISDIR, EACCES, "not a regular
+ * file", "over N KiB".
+ */
+export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw Object.assign(new Error(`${path} is a folder`), { code: "EISDIR" });
+    if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: "not a regular file" });
+    if (st.size > maxBytes) throw Object.assign(new Error(`${path} is too large`), { code: `over ${Math.floor(maxBytes / 1024)} KiB` });
+    const buf = Buffer.alloc(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}

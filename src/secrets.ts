@@ -1,6 +1,6 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { HelperError } from "./errors";
+import { readRegularFile } from "./safe-files";
 import type { Env } from "./io";
 
 /** A secret and where it was found, e.g. { value: "…", origin: "~/.vers/keys.json" }. */
@@ -68,7 +68,7 @@ function readJsonFile(homedir: string, ...parts: string[]): unknown {
   const shown = `~/${parts.join("/")}`;
   let text: string;
   try {
-    text = readRegularFile(path);
+    text = readRegularFile(path, MAX_KEY_FILE_BYTES);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
@@ -78,30 +78,5 @@ function readJsonFile(homedir: string, ...parts: string[]): unknown {
     return JSON.parse(text);
   } catch {
     throw new HelperError("bad-setting", `${shown} (${path}) is not JSON`, `fix or remove ${shown}; it should look like ${parts[0] === ".versrc" ? '{"apiKey":"…"}' : '{"keys":{"VERS_API_KEY":"…"}}'}`);
-  }
-}
-
-/**
- * A key file's text: opened without blocking and read only if it is a regular file (a link to one is
- * fine: dotfiles are often links) of at most 64 KiB. A FIFO or a device in its place would otherwise
- * hold get past any deadline, or read without end.
- */
-function readRegularFile(path: string): string {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const st = fstatSync(fd);
-    if (st.isDirectory()) throw Object.assign(new Error("a folder"), { code: "EISDIR" });
-    if (!st.isFile()) throw Object.assign(new Error("not a regular file"), { code: "not a regular file" });
-    if (st.size > MAX_KEY_FILE_BYTES) throw Object.assign(new Error("too large"), { code: "over 64 KiB" });
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got).toString("utf8");
-  } finally {
-    closeSync(fd);
   }
 }

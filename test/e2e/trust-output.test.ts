@@ -5,7 +5,8 @@
  * or fragment, a key that cannot go in a header) is named as such. Built helper, real git.
  */
 import { execFileSync } from "node:child_process";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { credentialFill, git, helper, HELPER_BIN, run, type TestEnv } from "./harness";
@@ -218,6 +219,19 @@ describe("bad input from the user", () => {
     const r = await run(HELPER_BIN, ["get"], { env: t.env, cwd: t.home, input: request(HOST), timeoutMs: 20_000 });
     expect(r.signal, r.stderr).toBeNull();
     expectFailure(r, /~\/\.vers\/keys\.json .* cannot be read \(not a regular file\)/);
+  });
+
+  it("a FIFO as GITHUB_APP_PRIVATE_KEY_FILE: get ends at once, naming the file", async () => {
+    const pem = join(tmpdir(), `vers-fifo-${process.pid}-${Date.now()}.pem`);
+    execFileSync("mkfifo", ["-m", "600", pem]);
+    try {
+      const t = await env({ apiKey: undefined, extraEnv: { GITHUB_APP_ID: "1", GITHUB_APP_PRIVATE_KEY_FILE: pem, GITHUB_API_URL: servers.broker.url } });
+      const r = await run(HELPER_BIN, ["get"], { env: t.env, cwd: t.home, input: request(HOST), timeoutMs: 20_000 });
+      expect(r.signal, r.stderr).toBeNull();
+      expectFailure(r, /GITHUB_APP_PRIVATE_KEY_FILE .*cannot be read \(not a regular file\)/);
+    } finally {
+      await rm(pem, { force: true });
+    }
   });
 
   it.each([

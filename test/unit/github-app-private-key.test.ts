@@ -3,6 +3,7 @@
  * newlines turned to spaces), _B64 and _FILE; PKCS#1 and PKCS#8 both sign JWTs GitHub accepts;
  * missing and unusable keys fail with a fix in the hint, and never show the key.
  */
+import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -115,6 +116,18 @@ describe("missing or unusable keys", () => {
     expect(err.code).toBe("bad-setting");
     expect(err.what).toMatch(what);
     expectNoKeyIn(err, KEYS.pkcs1);
+  });
+
+  it("a FIFO as FILE: cannot be read (not a regular file), at once: nothing waits for a writer", () => {
+    const path = join(home, "fifo.pem");
+    execFileSync("mkfifo", ["-m", "600", path]);
+    expect(loadError({ GITHUB_APP_PRIVATE_KEY_FILE: path }).what).toBe(`GITHUB_APP_PRIVATE_KEY_FILE ${path} cannot be read (not a regular file)`);
+  });
+
+  it("a FILE over 64 KiB: not a private key", async () => {
+    const path = join(home, "big.pem");
+    await writeFile(path, "x".repeat(65 * 1024));
+    expect(loadError({ GITHUB_APP_PRIVATE_KEY_FILE: path }).what).toBe(`GITHUB_APP_PRIVATE_KEY_FILE ${path} is not a private key (over 64 KiB)`);
   });
 
   it("an EC key: not RSA", () => {

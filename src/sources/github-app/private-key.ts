@@ -1,7 +1,7 @@
 import { createPrivateKey } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HelperError } from "../../errors";
+import { readRegularFile } from "../../safe-files";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -84,16 +84,15 @@ function checked(pem: string, origin: string): PrivateKey {
   return { pem, origin };
 }
 
+/** The .pem file, read only if it is a regular file (a FIFO would hold the mint past its deadline) of at most 64 KiB. */
 function readKeyFile(path: string): string {
-  let data: Buffer;
   try {
-    data = readFileSync(path);
+    return readRegularFile(path, MAX_KEY_BYTES);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+    if (code === "over 64 KiB") throw bad(`GITHUB_APP_PRIVATE_KEY_FILE ${path} is not a private key (over 64 KiB)`, "point it at the app's .pem file");
     throw bad(`GITHUB_APP_PRIVATE_KEY_FILE ${path} cannot be read (${code})`, "point it at the app's .pem file, by absolute or ~/ path");
   }
-  if (data.length > MAX_KEY_BYTES) throw bad(`GITHUB_APP_PRIVATE_KEY_FILE ${path} is not a private key (over 64 KiB)`, "point it at the app's .pem file");
-  return data.toString("utf8");
 }
 
 function unquote(text: string): string {
