@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
 import type { Io } from "./io";
 import { secretsIn } from "./secrets";
 import { escapeText, hideSecrets } from "./text";
@@ -17,7 +17,7 @@ export type Trace = (message: string) => void;
  * (VERS_API_KEY, GITHUB_TOKEN, …) is hidden here too. Every message is escaped, so a request field or a
  * server's text can neither forge a trace line nor reach the terminal raw.
  */
-export function createTrace(io: Pick<Io, "env" | "stderr" | "now" | "pid">): Trace {
+export function createTrace(io: Pick<Io, "env" | "stderr" | "now" | "pid"> & Partial<Pick<Io, "uid">>): Trace {
   const value = (io.env.VERS_CREDENTIAL_TRACE ?? "").trim();
   if (!value || value === "0" || value.toLowerCase() === "false") return () => {};
   const secrets = secretsIn(io.env);
@@ -26,10 +26,13 @@ export function createTrace(io: Pick<Io, "env" | "stderr" | "now" | "pid">): Tra
       ? io.stderr
       : (text: string) => {
           try {
-            // Appended, created 0600, never through a link (a trace file planted as a link to another file writes nothing).
-            const fd = openSync(value, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+            // Appended, created 0600, never through a link (a trace file planted as a link to another file
+            // writes nothing), without blocking, and only to a regular file of this user's: a FIFO planted
+            // in its place would hold every git operation, another user's file would be handed the trace.
+            const fd = openSync(value, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
             try {
-              writeSync(fd, text);
+              const st = fstatSync(fd);
+              if (st.isFile() && (io.uid === undefined || st.uid === io.uid)) writeSync(fd, text);
             } finally {
               closeSync(fd);
             }

@@ -156,6 +156,18 @@ describe("a FIFO in place of an entry", () => {
   });
 });
 
+describe("a FIFO in the trace file's place", () => {
+  it("get still answers: nothing waits for a reader, nothing is written to it", async () => {
+    const t = await env();
+    const fifo = join(t.home, "trace.fifo");
+    execFileSync("mkfifo", ["-m", "600", fifo]);
+    const r = await bounded({ ...t, env: { ...t.env, VERS_CREDENTIAL_TRACE: fifo } }, ["get"], request(HOST));
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(servers.broker.registry.lookup(parseLines(r.stdout).password!)).toBeDefined();
+  });
+});
+
 describe("a lock from the future (a clock stepped back)", () => {
   it("a lock folder an hour ahead: a cold get mints once and succeeds", async () => {
     const t = await env();

@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -92,6 +93,22 @@ describe("createTrace", () => {
     const { trace, written } = traceWith(path);
     expect(() => trace("x")).not.toThrow();
     expect(written).toEqual([]);
+  });
+
+  it("writes nothing to a FIFO in the trace file's place, and does not wait for a reader", () => {
+    const path = join(dir, "fifo");
+    execFileSync("mkfifo", ["-m", "600", path]);
+    const { trace, written } = traceWith(path);
+    expect(() => trace("x")).not.toThrow();
+    expect(written).toEqual([]);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("writes nothing to a trace file another user owns (needs root to make one)", async () => {
+    const path = join(dir, "theirs.log");
+    await writeFile(path, "", { mode: 0o666 });
+    await chown(path, 65534, 65534);
+    createTrace({ env: { VERS_CREDENTIAL_TRACE: path }, stderr: () => undefined, now, pid: 1, uid: 0 })("secret-ish scope");
+    expect(await readFile(path, "utf8")).toBe("");
   });
 
   it("stamps each line with the clock it was given", () => {
