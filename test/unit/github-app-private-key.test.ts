@@ -118,6 +118,22 @@ describe("missing or unusable keys", () => {
     expectNoKeyIn(err, KEYS.pkcs1);
   });
 
+  it.each([
+    ["a relative FILE", "app.pem", "/home/someone", "GITHUB_APP_PRIVATE_KEY_FILE app.pem is not an absolute path"],
+    ["a ./ FILE", "./app.pem", "/home/someone", "GITHUB_APP_PRIVATE_KEY_FILE ./app.pem is not an absolute path"],
+    ["~/ with HOME empty", "~/app.pem", "", "GITHUB_APP_PRIVATE_KEY_FILE ~/app.pem is under HOME, which is not an absolute path"],
+    ["~/ with HOME relative", "~/app.pem", ".", "GITHUB_APP_PRIVATE_KEY_FILE ~/app.pem is under HOME, which is not an absolute path"],
+  ])("%s: refused, never read from the folder git runs in", (_name, file, homedir, what) => {
+    let err: unknown;
+    try {
+      loadPrivateKey({ GITHUB_APP_PRIVATE_KEY_FILE: file }, homedir, APP_ID);
+    } catch (e) {
+      err = e;
+    }
+    expect(isHelperError(err)).toBe(true);
+    expect((err as HelperError).what).toBe(what);
+  });
+
   it("a FIFO as FILE: cannot be read (not a regular file), at once: nothing waits for a writer", () => {
     const path = join(home, "fifo.pem");
     execFileSync("mkfifo", ["-m", "600", path]);

@@ -1,5 +1,5 @@
 import { createPrivateKey } from "node:crypto";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { HelperError } from "../../errors";
 import { readRegularFile } from "../../safe-files";
 
@@ -100,9 +100,19 @@ function unquote(text: string): string {
   return m ? m[2]!.trim() : text;
 }
 
+/**
+ * The .pem file's path: absolute, or under an absolute HOME by ~/. git runs the helper in whatever
+ * folder it works in (a cloned repository), so a relative path — or ~/ with HOME empty or relative —
+ * would read a file that folder holds.
+ */
 function expandHome(path: string, homedir: string): string {
-  if (path === "~") return homedir;
-  return path.startsWith("~/") ? join(homedir, path.slice(2)) : path;
+  const underHome = path === "~" || path.startsWith("~/");
+  if (underHome && !isAbsolute(homedir)) {
+    throw bad(`GITHUB_APP_PRIVATE_KEY_FILE ${path} is under HOME, which is not an absolute path`, "give the .pem file's absolute path, or set HOME");
+  }
+  const expanded = path === "~" ? homedir : underHome ? join(homedir, path.slice(2)) : path;
+  if (!isAbsolute(expanded)) throw bad(`GITHUB_APP_PRIVATE_KEY_FILE ${path} is not an absolute path`, "give the .pem file's absolute path, or a ~/ path");
+  return expanded;
 }
 
 function bad(what: string, hint: string): HelperError {
