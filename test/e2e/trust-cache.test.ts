@@ -122,6 +122,22 @@ describe("a HOME that is not an absolute path", () => {
   });
 });
 
+describe("an XDG_CACHE_HOME that is not an absolute path", () => {
+  it("is not used: a warning, a token, and no cache in the folder git runs in", async () => {
+    const t = await env({ extraEnv: { XDG_CACHE_HOME: ".cache" } });
+    const work = await mkdtemp(join(tmpdir(), "vers-repo-"));
+    try {
+      const r = await run(HELPER_BIN, ["get"], { env: t.env, cwd: work, input: request(HOST) });
+      expect(r.code, r.stderr).toBe(0);
+      expect(servers.broker.registry.lookup(parseLines(r.stdout).password!)).toBeDefined();
+      expect(r.stderr).toMatch(/not an absolute path/);
+      expect(await readdir(work)).toEqual([]);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("a cache folder someone else made", () => {
   it("created by another uid before the first get: not used, no token written in it", async () => {
     const t = await env();
