@@ -1,6 +1,6 @@
 import type { Access, Permissions } from "../profiles";
 import { isName } from "../scope";
-import { isCleanToken, oneLine } from "../text";
+import { hideSecrets, isCleanToken, oneLine } from "../text";
 import type { Token } from "../token";
 
 /** The latest expiry a token may have: installation tokens live an hour; anything past a day is not one. */
@@ -56,12 +56,16 @@ function readRepositories(value: unknown): string[] | undefined {
 
 const PERMISSION_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
-/** The `error`/`message` text of an error answer, on one escaped line. */
-export function errorText(text: string): string {
+/**
+ * The `error`/`message` text of an error answer, on one escaped line. `sent` are the credentials the
+ * request carried: a server (or a proxy) that quotes them back gets them hidden here, before the text
+ * is cut to one line — a secret cut in half would no longer be recognised and hidden later.
+ */
+export function errorText(text: string, sent: readonly string[] = []): string {
   try {
     const data = JSON.parse(text) as { error?: unknown; message?: unknown; error_description?: unknown };
     const parts = [data.message ?? data.error_description, data.error].filter((p): p is string => typeof p === "string");
-    return oneLine(parts[0] ?? "");
+    return oneLine(hideSecrets(parts[0] ?? "", sent));
   } catch {
     return "";
   }

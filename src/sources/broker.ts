@@ -34,7 +34,7 @@ export function brokerSource(config: BrokerConfig, http: Transport): Source {
         deadline: ctx.deadline,
         trace: ctx.trace,
         maxAttempts: ctx.maxAttempts,
-        attempt: async () => judge(await http.send({ url, method: "POST", headers, body }), scope, url, ctx.now()),
+        attempt: async () => judge(await http.send({ url, method: "POST", headers, body }), scope, url, ctx.now(), config.apiKey),
       });
     },
   };
@@ -48,7 +48,7 @@ export function requestBody(scope: Scope): string | undefined {
   return Object.keys(body).length ? JSON.stringify(body) : undefined;
 }
 
-function judge(answer: HttpAnswer, scope: Scope, url: string, now: number): Verdict<Token> {
+function judge(answer: HttpAnswer, scope: Scope, url: string, now: number, apiKey: string): Verdict<Token> {
   const { status } = answer;
   if (status === 200 || status === 201) {
     const token = readTokenAnswer(answer.text, now);
@@ -59,7 +59,7 @@ function judge(answer: HttpAnswer, scope: Scope, url: string, now: number): Verd
   if (status >= 300 && status < 400) {
     throw new HelperError("bad-answer", `the broker redirected to ${redirectTarget(answer.headers, url)} (HTTP ${status}); not followed`, "point VERS_BASE_URL at the broker itself", status);
   }
-  throw refusal(status, errorText(answer.text), scope);
+  throw refusal(status, errorText(answer.text, [apiKey]), scope);
 }
 
 function refusal(status: number, message: string, scope: Scope): HelperError {

@@ -1,5 +1,5 @@
 import { isRefreshGrant, sameRepository } from "../grants/grant";
-import { isCleanToken, oneLine } from "../text";
+import { hideSecrets, isCleanToken, oneLine } from "../text";
 import type { Token } from "../token";
 import { MAX_LIFETIME_MS } from "./answer";
 
@@ -31,11 +31,14 @@ export function rotatedGrant(text: string, current: string): string | undefined 
   return typeof value === "string" && value !== current && isRefreshGrant(value) ? value : undefined;
 }
 
-/** The `error` and `error_description` of an OAuth error answer (RFC 6749 §5.2), each on one escaped line. */
-export function oauthError(text: string): { error: string; description: string } {
+/**
+ * The `error` and `error_description` of an OAuth error answer (RFC 6749 §5.2), each on one escaped
+ * line, with the grants the request carried (`sent`) hidden before the text is cut.
+ */
+export function oauthError(text: string, sent: readonly string[] = []): { error: string; description: string } {
   const data = jsonObject(text);
   if (typeof data === "string") return { error: "", description: "" };
-  const line = (v: unknown, max: number) => (typeof v === "string" ? oneLine(v, max) : "");
+  const line = (v: unknown, max: number) => (typeof v === "string" ? oneLine(hideSecrets(v, sent), max) : "");
   return { error: line(data.error, 60), description: line(data.error_description, 200) };
 }
 

@@ -41,7 +41,7 @@ export function grantSource(grant: Grant, http: Transport): Source {
             current = rotated;
             await ctx.onRotated?.(rotated);
           }
-          return judge(answer, grant, sentAt, ctx.now());
+          return judge(answer, grant, sentAt, ctx.now(), current);
         },
       });
     },
@@ -54,25 +54,25 @@ export function formBody(fields: Record<string, string | undefined>): string {
   return new URLSearchParams(defined).toString();
 }
 
-function judge(answer: HttpAnswer, grant: Grant, sentAt: number, now: number): Verdict<Token> {
+function judge(answer: HttpAnswer, grant: Grant, sentAt: number, now: number, sent: string): Verdict<Token> {
   const { status } = answer;
   if (status === 200) {
     const token = readGrantAnswer(answer.text, sentAt, grant.repository);
     return typeof token === "string" ? { kind: "bad-answer", status, detail: token } : { kind: "done", value: token };
   }
-  return transientVerdict(answer, now) ?? refused(answer, grant, grant.tokenEndpoint);
+  return transientVerdict(answer, now) ?? refused(answer, grant, grant.tokenEndpoint, sent);
 }
 
 /**
  * A final answer, thrown: a redirect (never followed), invalid_grant (the grant is revoked, expired or
  * unknown: a new one is needed), any other 400/401 with the service's own words, or another status.
  */
-export function refused(answer: HttpAnswer, grant: Grant, url: string): never {
+export function refused(answer: HttpAnswer, grant: Grant, url: string, sent = grant.refreshToken.value): never {
   const { status } = answer;
   if (status >= 300 && status < 400) {
     throw new HelperError("bad-answer", `${GRANT_LABEL} redirected to ${redirectTarget(answer.headers, url)} (HTTP ${status}); not followed`, "point the grant at the token endpoint itself (git-credential-vers grant list shows it)", status);
   }
-  const { error, description } = oauthError(answer.text);
+  const { error, description } = oauthError(answer.text, grantSecrets(sent, grant.refreshToken.value));
   const seen = `HTTP ${status}${error ? ` ${error}` : ""}${description ? `: ${description}` : ""}`;
   if (error === "invalid_grant") {
     throw new HelperError("invalid-grant", `the grant for ${grant.repository} (${grantIdOf(grant.refreshToken.value)}) is no longer valid (${seen})`, newGrantHint(grant), status);
@@ -86,4 +86,9 @@ export function refused(answer: HttpAnswer, grant: Grant, url: string): never {
 function newGrantHint(grant: Grant): string {
   const ask = "it was revoked or has expired: ask the service that issued it for a new grant";
   return grant.refreshToken.origin === ENV_GRANT_ORIGIN ? `${ask} and set VERS_REFRESH_TOKEN` : `${ask} and pipe it to git-credential-vers grant add`;
+}
+
+/** What a server must not have quoted back: the grants sent, and each one's secret part (ghr_<id>.<secret>) alone. */
+function grantSecrets(...grants: string[]): string[] {
+  return grants.flatMap((g) => [g, /^ghr_[^.]*\.(.+)$/.exec(g)?.[1] ?? ""]);
 }

@@ -165,6 +165,21 @@ describe("text from outside is escaped before it reaches stderr or the trace", (
     }
   });
 
+  it("a broker refusal that quotes the key from ~/.vers/keys.json back: the line shows only its last 4 characters", async () => {
+    const key = `vers_${"Q".repeat(24)}${"0123456789".repeat(20)}`;
+    const quoting = await startStub(403, { message: `key ${key} may not mint for this organisation` });
+    try {
+      const t = await env({ apiKey: undefined, brokerUrl: quoting.url });
+      await mkdir(join(t.home, ".vers"), { mode: 0o700 });
+      await writeFile(join(t.home, ".vers", "keys.json"), JSON.stringify({ keys: { VERS_API_KEY: key } }), { mode: 0o600 });
+      const line = expectFailure(await get(t), /HTTP 403/);
+      expect(line).toContain(`…${key.slice(-4)}`);
+      expect(line).not.toContain("QQQQQQQQ");
+    } finally {
+      await quoting.close();
+    }
+  });
+
   it("a request host holding a newline and ESC cannot forge a trace line, in a trace file or on stderr", async () => {
     const t = await env();
     const file = join(t.home, "trace.log");

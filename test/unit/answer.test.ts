@@ -178,6 +178,13 @@ describe("errorText", () => {
     expect(errorText(text)).toBe(want);
   });
 
+  it("hides the credentials the request carried, before it is cut: a long key quoted back shows only its last 4 characters", () => {
+    const key = `vers_${"k".repeat(20)}${"0123456789".repeat(30)}`;
+    const out = errorText(JSON.stringify({ message: `refused Authorization: Bearer ${key}` }), [key]);
+    expect(out).toBe(`refused Authorization: Bearer …${key.slice(-4)}`);
+    expect(errorText(JSON.stringify({ message: `no such key ${key}` }), [key])).not.toContain("kkkkkkkk");
+  });
+
   it("is cut to 200 characters", () => {
     const out = errorText(JSON.stringify({ message: "a".repeat(500) }));
     expect(out).toBe("a".repeat(200));

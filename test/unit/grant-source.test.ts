@@ -88,6 +88,15 @@ describe("final answers: one request, no retry, never the secret", () => {
     expect(sent).toHaveLength(1);
   });
 
+  it("a service quoting the grant back, at length: neither the grant nor its secret reaches the message, cut or whole", async () => {
+    const quoted = `refresh_token ${GRANT.refreshToken.value} was revoked; padding ${"p".repeat(300)}; again ${SECRET.repeat(20)}`;
+    const { settle } = mint([oauth(400, "invalid_grant", quoted)]);
+    const { error } = await settle();
+    expect(error!.code).toBe("invalid-grant");
+    expect(error!.message).toContain(`…${SECRET.slice(-4)}`);
+    expect(error!.message).not.toContain(SECRET.slice(0, 12));
+  });
+
   it("invalid_grant for a grant from the environment says to set VERS_REFRESH_TOKEN", async () => {
     const { settle } = mint([oauth(400, "invalid_grant")], { grant: { ...GRANT, refreshToken: { ...GRANT.refreshToken, origin: "env VERS_REFRESH_TOKEN" } } });
     expect((await settle()).error!.hint).toMatch(/and set VERS_REFRESH_TOKEN$/);

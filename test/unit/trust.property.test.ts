@@ -43,7 +43,9 @@ beforeAll(async () => {
     req.setEncoding("utf8").on("data", (d: string) => (body += d));
     req.on("end", () => {
       received.push({ authorization: req.headers.authorization, body });
-      res.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body);
+      // An answer may echo the request's Authorization back (a proxy or a broker that quotes what it refused).
+      const echoed = answer.body.replace("{authorization}", JSON.stringify(req.headers.authorization ?? "").slice(1, -1));
+      res.writeHead(answer.status, { "content-type": "application/json" }).end(echoed);
     });
   });
   brokerUrl = `http://127.0.0.1:${await listenOnLoopback(broker)}`;
@@ -124,6 +126,7 @@ const brokerAnswer = fc.oneof(
   },
   fc.tuple(fc.constantFrom(200, 201), fc.oneof(junk, fc.constant("[]"), fc.constant("null"))).map(([status, body]) => ({ status, token: undefined, body })),
   fc.tuple(fc.constantFrom(400, 401, 403, 404, 422), junk, junk).map(([status, message, error]) => ({ status, token: undefined, body: JSON.stringify({ message, error }) })),
+  fc.constantFrom(400, 401, 403, 422).map((status) => ({ status, token: undefined, body: JSON.stringify({ message: "refused Authorization: {authorization}" }) })),
 );
 
 /** Absent `weight` times in `weight + 1`: each setting is usually unset, so that most runs reach the broker. */
