@@ -1,4 +1,14 @@
-import { Agent, EnvHttpProxyAgent, Headers, request, Response, type Dispatcher } from "undici";
+import type { Dispatcher as DispatcherType } from "undici";
+// undici's index loads all of undici (fetch, WebSocket, caches, mocks …): ~80 M instructions, for each
+// process that mints, while dozens of git processes start beside it. The transport needs three parts.
+import Agent from "undici/lib/dispatcher/agent.js";
+import Dispatcher from "undici/lib/dispatcher/dispatcher.js";
+import EnvHttpProxyAgent from "undici/lib/dispatcher/env-http-proxy-agent.js";
+import api from "undici/lib/api/index.js";
+
+// What undici's index does before anything else: every dispatcher gets request(), connect() … (the
+// proxy agent's CONNECT goes through connect()).
+Object.assign(Dispatcher.prototype, api);
 import type { Deadline } from "../deadline";
 import type { Env } from "../io";
 import { isLoopback } from "../settings";
@@ -33,7 +43,7 @@ export class TransportError extends Error {
 export interface Transport {
   /** One request within the deadline; a redirect is followed only to the same origin, for GET, at most 3 times. */
   send(req: HttpRequest): Promise<HttpAnswer>;
-  /** `send` in the shape of fetch, for @octokit/request. */
+  /** `send` in the shape of fetch, for @octokit/request (Node's own Response and Headers: only the GitHub App path pays for them). */
   fetch(url: string | URL, init?: { method?: string; headers?: Record<string, string>; body?: unknown; signal?: AbortSignal | null }): Promise<Response>;
   close(): Promise<void>;
 }
@@ -57,7 +67,7 @@ export function createTransport(env: Env, deadline: Deadline, trace: Trace): Tra
     httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? "",
     noProxy: env.no_proxy ?? env.NO_PROXY ?? "",
   });
-  const dispatcherFor = (url: URL): Dispatcher => (isLoopback(url.hostname) ? direct : proxied);
+  const dispatcherFor = (url: URL): DispatcherType => (isLoopback(url.hostname) ? direct : proxied);
 
   async function once(req: HttpRequest, signal?: AbortSignal | null): Promise<HttpAnswer> {
     const budget = deadline.remaining();
@@ -66,11 +76,12 @@ export function createTransport(env: Env, deadline: Deadline, trace: Trace): Tra
     const timeout = AbortSignal.timeout(budget);
     const started = Date.now();
     try {
-      const res = await request(url, {
-        method: req.method as Dispatcher.HttpMethod,
+      const res = await dispatcherFor(url).request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: req.method as DispatcherType.HttpMethod,
         headers: req.headers,
         body: req.body,
-        dispatcher: dispatcherFor(url),
         // The deadline's abort bounds connect, headers and body alike. undici's own header and body
         // timers run on a coarse clock that fires up to half a second early: off, so none ends a try
         // before the deadline does.
