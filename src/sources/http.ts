@@ -1,4 +1,15 @@
-import { Agent, EnvHttpProxyAgent, Headers, Pool, request, Response, type Dispatcher } from "undici";
+import type { Dispatcher as DispatcherType } from "undici";
+// undici's index loads all of undici (fetch, WebSocket, caches, mocks …): ~80 M instructions, for each
+// process that mints, while dozens of git processes start beside it. The transport needs four parts.
+import Agent from "undici/lib/dispatcher/agent.js";
+import Dispatcher from "undici/lib/dispatcher/dispatcher.js";
+import EnvHttpProxyAgent from "undici/lib/dispatcher/env-http-proxy-agent.js";
+import Pool from "undici/lib/dispatcher/pool.js";
+import api from "undici/lib/api/index.js";
+
+// What undici's index does before anything else: every dispatcher gets request(), connect() … (the
+// proxy agent's CONNECT goes through connect()).
+Object.assign(Dispatcher.prototype, api);
 import type { Deadline } from "../deadline";
 import type { Env } from "../io";
 import { isLoopback } from "../settings";
@@ -58,11 +69,11 @@ type Route = "direct" | "proxied";
  * without an answer takes its route's pool with it (destroyed: nothing queued, nothing reconnecting).
  */
 export function createTransport(env: Env, deadline: Deadline, trace: Trace): Transport {
-  const pools = new Map<Route, Dispatcher>();
+  const pools = new Map<Route, DispatcherType>();
   /** The tries in flight on each route, told when a connection for that route fails. */
   const inFlight: Record<Route, Set<(err: unknown) => void>> = { direct: new Set(), proxied: new Set() };
 
-  const poolFor = (route: Route): Dispatcher => {
+  const poolFor = (route: Route): DispatcherType => {
     let pool = pools.get(route);
     if (pool) return pool;
     const options = {
@@ -107,11 +118,12 @@ export function createTransport(env: Env, deadline: Deadline, trace: Trace): Tra
     const started = Date.now();
     try {
       const res = await Promise.race([
-        request(url, {
-          method: req.method as Dispatcher.HttpMethod,
+        poolFor(route).request({
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: req.method as DispatcherType.HttpMethod,
           headers: req.headers,
           body: req.body,
-          dispatcher: poolFor(route),
           // The abort bounds connect, headers and body alike. undici's own header and body timers run on
           // a coarse clock that fires up to half a second early: off, so none ends a try before the
           // deadline does.

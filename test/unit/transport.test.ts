@@ -136,6 +136,20 @@ describe("createTransport: proxies", () => {
     expect(server.seen).toEqual(["GET /x"]);
   });
 
+  it("any other destination goes through HTTPS_PROXY: a CONNECT to the proxy, nothing direct", async () => {
+    const proxy = await stub((_req, res) => res.writeHead(502).end());
+    const server = servers.at(-1)!.server;
+    server.on("connect", (req: IncomingMessage, socket: Socket) => {
+      proxy.seen.push(`CONNECT ${req.url}`);
+      socket.end("HTTP/1.1 502 Bad Gateway\r\n\r\n");
+    });
+    const failure = await withTransport(({ http }) => http.send({ url: "https://broker.example.com/api/github/installation-token", method: "POST", headers: {} }), {
+      HTTPS_PROXY: proxy.url,
+    }).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(TransportError);
+    expect(proxy.seen[0]).toBe("CONNECT broker.example.com:443");
+  });
+
   it("the same for localhost", async () => {
     const proxy = await stub((_req, res) => res.writeHead(502).end());
     const server = await stub((_req, res) => res.end("direct"));
