@@ -25,9 +25,14 @@ export async function runGet(io: Io, flags: Flags): Promise<void> {
   const settings = resolveSettings(flags, io.env);
   const scope = scopeFor(host, request, settings);
   trace(`matched ${scope.host}${scope.owner ? ` path ${scope.owner}/${scope.repositories.join(",")}` : ""}`);
-  const served = await serveToken({ io, settings, trace }, scope, request.oauth_refresh_token);
+  // Warnings (a cache folder not used, a static fallback) are shown only beside an answer: a get that
+  // fails says one line, its error. The trace goes straight out.
+  const warnings: string[] = [];
+  const held: Io = Object.assign(Object.create(io) as Io, { stderr: (text: string) => void warnings.push(text) });
+  const served = await serveToken({ io: held, settings, trace }, scope, request.oauth_refresh_token);
   const answer = formatAnswer(served);
   const socket = fastPathSocket(io);
   if (socket) await handOff(io, socket, request, served, refreshPolicy({ io, settings }), trace);
+  for (const warning of warnings) io.stderr(warning);
   io.stdout(answer);
 }
