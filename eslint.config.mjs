@@ -6,7 +6,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: "readonly", Buffer: "readonly", Response: "readonly", Headers: "readonly", console: "readonly", require: "readonly", __dirname: "readonly", setTimeout: "readonly", clearTimeout: "readonly", URL: "readonly", AbortSignal: "readonly", fetch: "readonly" } },
+    languageOptions: { globals: { process: "readonly", Buffer: "readonly", Response: "readonly", Headers: "readonly", module: "readonly", console: "readonly", require: "readonly", __dirname: "readonly", setTimeout: "readonly", clearTimeout: "readonly", URL: "readonly", AbortSignal: "readonly", fetch: "readonly" } },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
       "no-console": "error",
