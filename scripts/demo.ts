@@ -5,7 +5,7 @@
  * clones, commits, pushes and fetches, and the demo shows how many tokens were minted and `status`.
  */
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { HELPER_BIN, makeTestEnv, run, type RunResult, type TestEnv } from "../test/e2e/harness";
 import { startFakeBroker } from "../test/servers/fake-broker";
@@ -20,6 +20,9 @@ async function main(): Promise<void> {
   const broker = await startFakeBroker({ apiKey, registry });
   const host = await startGitHost({ registry });
   const env = await makeTestEnv({ brokerUrl: broker.url, apiKey, hosts: [host.host], caFile: host.caFile, wireGit: false });
+  // The trace counts how often git started the helper itself (it is not part of the fast path's fingerprint).
+  const trace = join(env.home, "trace.log");
+  env.env.VERS_CREDENTIAL_TRACE = trace;
   try {
     const remote = await host.createRepo("acme", "widgets");
     console.log(`fake Vers broker   ${broker.url}   (loopback only)`);
@@ -37,9 +40,11 @@ async function main(): Promise<void> {
     await step(env, broker, "push", "git", ["-C", work, "push", "-q", "origin", "HEAD:main"]);
     await step(env, broker, "fetch", "git", ["-C", work, "fetch", "-q", "origin"]);
 
-    console.log(`\n${bold(`Tokens minted: ${broker.mints}`)} for clone, push and fetch (the rest came from the shared cache).`);
-    console.log(`The git host served ${host.served} authenticated requests. It answered ${host.refused} with 401: git's first,`);
-    console.log(`anonymous try of each command, which is what makes git ask the helper.\n`);
+    const helperRuns = (await readFile(trace, "utf8")).split("\n").filter((l) => / matched /.test(l)).length;
+    console.log(`\n${bold(`Tokens minted: ${broker.mints}`)} for clone, push and fetch.`);
+    console.log(`git asked for credentials ${host.refused} times (after its first, anonymous try of each command got a 401).`);
+    console.log(`The helper itself ran ${helperRuns} time${helperRuns === 1 ? "" : "s"}; git's own credential-cache daemon (the fast path) answered the rest,`);
+    console.log(`with the token the helper handed it, until that token's refresh point.\n`);
     const status = await run(HELPER_BIN, ["status"], { env: env.env, cwd: env.home });
     process.stdout.write(status.stdout);
   } finally {
