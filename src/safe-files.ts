@@ -55,14 +55,7 @@ export function readOwnFile(path: string, uid: number | undefined, maxBytes = MA
     if (!st.isFile()) return { problem: "not a regular file" };
     if (uid !== undefined && st.uid !== uid) return { problem: "not yours" };
     if (st.size > maxBytes) return { problem: "too large" };
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return { text: buf.subarray(0, got).toString("utf8"), mode: st.mode };
+    return { text: readUpTo(fd, st.size), mode: st.mode };
   } catch {
     return { problem: "unreadable" };
   } finally {
@@ -99,15 +92,20 @@ export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES): string
     if (st.isDirectory()) throw Object.assign(new Error(`${path} is a folder`), { code: "EISDIR" });
     if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: "not a regular file" });
     if (st.size > maxBytes) throw Object.assign(new Error(`${path} is too large`), { code: `over ${Math.floor(maxBytes / 1024)} KiB` });
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got).toString("utf8");
+    return readUpTo(fd, st.size);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Up to `size` bytes of an open file, as UTF-8 (less if it shrank meanwhile). */
+function readUpTo(fd: number, size: number): string {
+  const buf = Buffer.alloc(size);
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got).toString("utf8");
 }

@@ -13,7 +13,7 @@ import { SOCKET_NAME } from "./lines";
 export const SAFETY_S = 5;
 /** What the daemon may inherit: where git and its config are, nothing else. */
 const DAEMON_ENV = ["PATH", "HOME", "LANG", "XDG_CONFIG_HOME", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL"];
-/** A hand-off gate older than this was left by a killed process. */
+/** A hand-off gate older than this was left by a helper that was killed. */
 const GATE_STALE_MS = 10_000;
 
 /**

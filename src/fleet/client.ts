@@ -27,7 +27,7 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 const WRITE_IF_LONGER = `if ARGV[3] ~= '1' and redis.call('PTTL', KEYS[1]) > tonumber(ARGV[2]) then return 0 end redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`;
 
 /**
- * Connects within CONNECT_MS, or throws FleetUnavailable. No retries, no offline queue: a failure is final for this process.
+ * Connects within CONNECT_MS, or throws FleetUnavailable. No retries, no offline queue: a failure is final for this run.
  * AUTH and SELECT are sent here rather than in ioredis's handshake, which prints a warning on the console (git's stderr)
  * when the server needs no password, and goes on in database 0 when SELECT fails.
  */

@@ -107,6 +107,22 @@ describe("status", () => {
     expect(human.stdout).toContain("VERS_API_KEY");
   });
 
+  it("a bad setting is one problem in the table, not the end of the report", async () => {
+    const t = await installedEnv({ extraEnv: { VERS_TIMEOUT: "0", VERS_TOKEN_SOURCE: "vault" } });
+    const { r, s } = await statusJson(t);
+    expect(r.code).toBe(1);
+    expect(problemText(s)).toContain('--timeout / VERS_TIMEOUT must be more than 0 seconds (got "0")');
+    expect(problemText(s)).toContain('unknown token source "vault"');
+    expect(s.cache.dir).toBe(t.cacheDir);
+    expect(s.git.map((w) => w.host)).toEqual([servers.gitHost.host]);
+    const human = await helper(t, ["status"]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^cache\s/m);
+    expect(human.stdout).toMatch(/^git\s+https:\/\//m);
+    expect(human.stdout).toContain("must be more than 0 seconds");
+    expect(human.stderr).toBe("");
+  });
+
   it("--check mints once when the broker works, and reports its refusal when it does not", async () => {
     const t = await installedEnv();
     let mintsBefore = servers.broker.mints;
