@@ -5,12 +5,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { helper, HELPER_BIN, run, type RunResult, type TestEnv } from "./harness";
-import { brokerCounter, entryFiles, expectFailure, getToken, lines, parseLines, request, tempEnvs, useServers } from "./fixtures";
+import { brokerCounter, CHUNKS_OBSERVABLE, entryFiles, expectFailure, getToken, lines, parseLines, request, tempEnvs, useServers } from "./fixtures";
 
 const HOST = "github.com";
 /** An unprivileged user: as root, chmod stops nobody, so read-only folders are tried as this user. */
@@ -235,12 +235,32 @@ describe.skipIf(!onPath("setpriv") || process.getuid?.() !== 0)("a read-only cac
     await Promise.all(made.splice(0).map((dir) => chmod(dir, 0o700).catch(() => undefined)));
   });
 
+  /**
+   * A copy of the helper inside the HOME (the checkout may lie where uid 65534 cannot reach, e.g. a
+   * 0700 temporary folder): the single binary, or bin/ with dist/'s chunks and code caches.
+   */
+  async function helperInside(t: TestEnv): Promise<string> {
+    if (!CHUNKS_OBSERVABLE) {
+      const copy = join(t.home, "git-credential-vers");
+      await copyFile(HELPER_BIN, copy);
+      return copy;
+    }
+    const root = join(HELPER_BIN, "..", "..");
+    for (const dir of ["bin", "dist"]) await mkdir(join(t.home, "helper", dir), { recursive: true });
+    await copyFile(HELPER_BIN, join(t.home, "helper", "bin", "git-credential-vers"));
+    for (const name of (await readdir(join(root, "dist"))).filter((n) => /\.cjs(\.cache)?$/.test(n))) await copyFile(join(root, "dist", name), join(t.home, "helper", "dist", name));
+    return join(t.home, "helper", "bin", "git-credential-vers");
+  }
+
   /** The helper as uid 65534, on a HOME that user owns. */
+  let bin = HELPER_BIN;
   const asNobody = (t: TestEnv, args: string[], input?: string) =>
-    run("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--", HELPER_BIN, ...args], { env: t.env, cwd: t.home, input, timeoutMs: 20_000 });
+    run("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--", bin, ...args], { env: t.env, cwd: t.home, input, timeoutMs: 20_000 });
 
   it("status names the problem and its fix; cache clear says what it could not remove; get still serves", async () => {
     const t = await env();
+    bin = await helperInside(t);
+    await chmod(bin, 0o755);
     execFileSync("chown", ["-R", `${NOBODY}:${NOBODY}`, t.home]);
     const first = await asNobody(t, ["get"], request(HOST));
     expect(first.code, first.stderr).toBe(0);
