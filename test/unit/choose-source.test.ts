@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { chooseSource, type SourceConfig } from "../../src/choose-source";
-import { HelperError } from "../../src/errors";
 import { resolveSettings, type SourceName } from "../../src/settings";
+import { errorOf } from "./expect-error";
 
 let home: string;
 
@@ -22,16 +22,6 @@ function settingsFor(source: SourceName) {
 
 function choose(source: SourceName, env: Record<string, string>, homedir = home): SourceConfig {
   return chooseSource(settingsFor(source), { env, homedir, uid: process.getuid?.() });
-}
-
-function errorOf(fn: () => unknown): HelperError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(HelperError);
-    return err as HelperError;
-  }
-  throw new Error("did not throw");
 }
 
 /** FNV-1a 64 of the keys used below, computed outside this code base (known answers, not recomputed here). */

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { HelperError } from "../../src/errors";
+import type { HelperError } from "../../src/errors";
 import { formatAnswer, printable } from "../../src/protocol/format";
 import { parseRequest } from "../../src/protocol/parse";
 import type { Served } from "../../src/token";
+import { errorOf } from "./expect-error";
 import { heredoc } from "./heredoc";
 
 describe("formatAnswer", () => {
@@ -71,13 +72,7 @@ describe("formatAnswer", () => {
 
 describe("printable: no value can add a line of its own", () => {
   function refusal(served: Served): HelperError {
-    try {
-      formatAnswer(served);
-    } catch (err) {
-      expect(err).toBeInstanceOf(HelperError);
-      return err as HelperError;
-    }
-    throw new Error("formatAnswer printed it");
+    return errorOf(() => formatAnswer(served), "formatAnswer printed it");
   }
 
   it("a clean token is returned as is", () => {

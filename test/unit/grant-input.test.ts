@@ -1,7 +1,7 @@
 /** `grant add`'s stdin: the service's JSON, snake_case, or a bare grant with flags; refusals never echo the secret. */
 import { describe, expect, it } from "vitest";
-import { HelperError } from "../../src/errors";
 import { grantFromInput, type GrantAddOptions } from "../../src/grants/input";
+import { errorOf } from "./expect-error";
 
 const SECRET = "Abcdefgh12345678Zyxwvuts";
 const TOKEN = `ghr_G1d.${SECRET}`;
@@ -13,14 +13,9 @@ function read(input: unknown, options: GrantAddOptions = {}) {
 }
 
 function refusal(input: unknown, options: GrantAddOptions = {}): string {
-  try {
-    read(input, options);
-  } catch (err) {
-    expect(err).toBeInstanceOf(HelperError);
-    expect((err as Error).message).not.toContain(SECRET);
-    return (err as Error).message;
-  }
-  throw new Error("not refused");
+  const { message } = errorOf(() => read(input, options), "not refused");
+  expect(message).not.toContain(SECRET);
+  return message;
 }
 
 describe("grantFromInput: accepted", () => {

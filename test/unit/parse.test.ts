@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { HelperError } from "../../src/errors";
+import type { HelperError } from "../../src/errors";
 import { inputComplete, MAX_INPUT_BYTES, parseRequest, parseUrl, type CredentialRequest } from "../../src/protocol/parse";
+import { errorOf } from "./expect-error";
 import { heredoc } from "./heredoc";
 
 /** What parseRequest returns, with `lists` defaulting to empty. */
@@ -10,13 +11,7 @@ function want(fields: Partial<CredentialRequest>): CredentialRequest {
 
 /** Runs parseRequest and returns the HelperError it threw (fails the test if it did not throw one). */
 function badInputOf(input: string): HelperError {
-  try {
-    parseRequest(input);
-  } catch (err) {
-    expect(err).toBeInstanceOf(HelperError);
-    return err as HelperError;
-  }
-  throw new Error("parseRequest did not throw");
+  return errorOf(() => parseRequest(input), "parseRequest did not throw");
 }
 
 describe("parseRequest", () => {

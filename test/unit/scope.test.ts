@@ -3,6 +3,7 @@ import { HelperError } from "../../src/errors";
 import { parseRequest, type CredentialRequest } from "../../src/protocol/parse";
 import { describeScope, matchHost, parseRepository, scopeFor, scopeFromRepoArgument, type Scope } from "../../src/scope";
 import { resolveSettings, type Flags, type Settings } from "../../src/settings";
+import { errorOf } from "./expect-error";
 
 function settings(flags: Flags = {}): Settings {
   return resolveSettings(flags, {});
@@ -16,16 +17,6 @@ function request(fields: Omit<CredentialRequest, "lists">): CredentialRequest {
 function matchRequest(req: CredentialRequest, s: Settings): Scope | undefined {
   const host = matchHost(req, s.hosts);
   return host === undefined ? undefined : scopeFor(host, req, s);
-}
-
-function errorOf(fn: () => unknown): HelperError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(HelperError);
-    return err as HelperError;
-  }
-  throw new Error("did not throw");
 }
 
 describe("matchHost + scopeFor: what matches", () => {

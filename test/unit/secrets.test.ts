@@ -3,8 +3,8 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HelperError } from "../../src/errors";
 import { appKeyOrigin, findStaticToken, findVersKey, homeFile, secretsIn } from "../../src/secrets";
+import { errorOf } from "./expect-error";
 
 const isRoot = process.getuid?.() === 0;
 
@@ -29,16 +29,6 @@ async function writeVersrc(content: string): Promise<string> {
   const path = join(home, ".versrc");
   await writeFile(path, content);
   return path;
-}
-
-function errorOf(fn: () => unknown): HelperError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(HelperError);
-    return err as HelperError;
-  }
-  throw new Error("did not throw");
 }
 
 describe("findVersKey: where the key is found", () => {

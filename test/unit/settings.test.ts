@@ -1,18 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { HelperError } from "../../src/errors";
 import { isLoopback, normalizeBaseUrl, normalizeHost, resolveHosts, resolveSettings, resolveSettingsLeniently, type Flags } from "../../src/settings";
+import { errorOf } from "./expect-error";
 
 type Env = Record<string, string | undefined>;
-
-function errorOf(fn: () => unknown): HelperError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(HelperError);
-    return err as HelperError;
-  }
-  throw new Error("did not throw");
-}
 
 describe("resolveSettings defaults", () => {
   it("with no flags and no environment", () => {
