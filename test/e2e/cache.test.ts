@@ -8,19 +8,13 @@ import { chmod, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { helper, HELPER_BIN } from "./harness";
-import { brokerCounter, entryFiles, expectFailure, getToken, lines, onlyEntry, parseLines, request, tempEnvs, useServers } from "./fixtures";
+import { brokerCounter, brokerEnvs, entryFiles, expectFailure, getToken, lines, onlyEntry, parseLines, request, useServers } from "./fixtures";
 
 const HOST = "github.com";
 const TIMEOUT_S = 3;
 const servers = useServers();
 
-const env = tempEnvs(() => ({
-  brokerUrl: servers.broker.url,
-  apiKey: servers.apiKey,
-  hosts: [HOST],
-  wireGit: false,
-  extraEnv: { VERS_TIMEOUT: String(TIMEOUT_S) },
-}));
+const env = brokerEnvs(servers, { host: HOST, timeoutS: TIMEOUT_S });
 
 const get = (t: Awaited<ReturnType<typeof env>>) => helper(t, ["get"], request(HOST));
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { helper } from "./harness";
 import {
   brokerCounter,
+  brokerEnvs,
   CHUNKS_OBSERVABLE,
   expectFailure,
   getToken,
@@ -16,7 +17,6 @@ import {
   networkOrCliModules,
   request,
   startStub,
-  tempEnvs,
   useServers,
   type ModuleProbe,
   type StubServer,
@@ -37,13 +37,7 @@ afterAll(async () => {
   await Promise.all([stub400?.close(), probe?.dispose()]);
 });
 
-const env = tempEnvs(() => ({
-  brokerUrl: servers.broker.url,
-  apiKey: servers.apiKey,
-  hosts: [HOST],
-  wireGit: false,
-  extraEnv: { VERS_TIMEOUT: String(TIMEOUT_S) },
-}));
+const env = brokerEnvs(servers, { host: HOST, timeoutS: TIMEOUT_S });
 
 type Env = Awaited<ReturnType<typeof env>>;
 const get = (t: Env, args: string[] = ["get"], extra: Record<string, string> = {}) => helper(t, args, request(HOST, extra));

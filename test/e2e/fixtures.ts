@@ -5,8 +5,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import { createServer as createTcpServer, type Socket } from "node:net";
+import { createServer } from "node:http";
+import { createServer as createTcpServer } from "node:net";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { helper, HELPER_BIN, makeTestEnv, shellQuote, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
 import { startFakeBroker, type BrokerRequest, type FakeBroker } from "../servers/fake-broker";
 import { startGitHost, type GitHost } from "../servers/git-host";
-import { listenOnLoopback } from "../servers/listen";
+import { Plumbing } from "../servers/plumbing";
 import { TokenRegistry } from "../servers/token-registry";
 
 export const PREFIX = "git-credential-vers: ";
@@ -122,6 +122,20 @@ export function tempEnvs(defaults: () => TestEnvOptions): (o?: Partial<TestEnvOp
     made.push(t);
     return t;
   };
+}
+
+/**
+ * `tempEnvs` for a file whose gets go to the broker of `useServers`: its URL and API key, one host,
+ * git not wired, and VERS_TIMEOUT `timeoutS`.
+ */
+export function brokerEnvs(servers: Servers, o: { host: string; timeoutS: number }): ReturnType<typeof tempEnvs> {
+  return tempEnvs(() => ({
+    brokerUrl: servers.broker.url,
+    apiKey: servers.apiKey,
+    hosts: [o.host],
+    wireGit: false,
+    extraEnv: { VERS_TIMEOUT: String(o.timeoutS) },
+  }));
 }
 
 /** git's request for an https host (and optionally more fields), ended by a blank line. */
@@ -255,35 +269,25 @@ export interface StubServer {
 
 export async function startStub(status: number, body: unknown, headers: Record<string, string> = {}): Promise<StubServer> {
   let requests = 0;
-  let connections = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    requests++;
-    req.resume();
-    req.on("end", () => {
-      res.writeHead(status, { "Content-Type": "application/json", ...headers });
-      res.end(JSON.stringify(body));
-    });
-  });
-  server.on("connection", (s: Socket) => {
-    connections++;
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  const port = await listenOnLoopback(server);
+  const plumbing = new Plumbing(
+    createServer((req, res) => {
+      requests++;
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(status, { "Content-Type": "application/json", ...headers });
+        res.end(JSON.stringify(body));
+      });
+    }),
+  );
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: await plumbing.listen(),
     get requests() {
       return requests;
     },
     get connections() {
-      return connections;
+      return plumbing.connections;
     },
-    close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      return closed;
-    },
+    close: () => plumbing.close(),
   };
 }
 
@@ -298,27 +302,19 @@ export interface BrokenProxy {
 }
 
 export async function startBrokenProxy(mode: "drop" | "read-close" | "hang"): Promise<BrokenProxy> {
-  let connections = 0;
-  const sockets = new Set<Socket>();
-  const server = createTcpServer((s) => {
-    connections++;
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    s.on("error", () => undefined);
-    if (mode === "drop") s.destroy();
-    else if (mode === "read-close") s.once("data", () => s.destroy());
-  });
-  const port = await listenOnLoopback(server);
+  const plumbing = new Plumbing(
+    createTcpServer((s) => {
+      s.on("error", () => undefined);
+      if (mode === "drop") s.destroy();
+      else if (mode === "read-close") s.once("data", () => s.destroy());
+    }),
+  );
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: await plumbing.listen(),
     get connections() {
-      return connections;
+      return plumbing.connections;
     },
-    close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      return closed;
-    },
+    close: () => plumbing.close(),
   };
 }
 

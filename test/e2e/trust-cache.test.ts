@@ -10,20 +10,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { helper, HELPER_BIN, run, type RunResult, type TestEnv } from "./harness";
-import { brokerCounter, CHUNKS_OBSERVABLE, entryFiles, expectFailure, getToken, lines, parseLines, request, tempEnvs, useServers } from "./fixtures";
+import { brokerCounter, brokerEnvs, CHUNKS_OBSERVABLE, entryFiles, expectFailure, getToken, lines, parseLines, request, useServers } from "./fixtures";
 
 const HOST = "github.com";
 /** An unprivileged user: as root, chmod stops nobody, so read-only folders are tried as this user. */
 const NOBODY = 65534;
 const servers = useServers();
 
-const env = tempEnvs(() => ({
-  brokerUrl: servers.broker.url,
-  apiKey: servers.apiKey,
-  hosts: [HOST],
-  wireGit: false,
-  extraEnv: { VERS_TIMEOUT: "3" },
-}));
+const env = brokerEnvs(servers, { host: HOST, timeoutS: 3 });
 
 const get = (t: TestEnv) => helper(t, ["get"], request(HOST));
 /** A run the harness kills after 20 s: one that hangs fails on its exit code, not by timing out the test. */

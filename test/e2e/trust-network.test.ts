@@ -4,14 +4,15 @@
  * outage costs one process a few quick tries and the next ones nothing, and the last HTTP status seen
  * is named. Built helper; every server (proxies included) on 127.0.0.1.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { helper, HELPER_BIN, run, type TestEnv } from "./harness";
-import { brokerCounter, expectFailure, getToken, lines, request, startBrokenProxy, startStub, tempEnvs, useServers } from "./fixtures";
+import { brokerCounter, brokerEnvs, expectFailure, getToken, lines, request, startBrokenProxy, startStub, useServers } from "./fixtures";
 import { listenOnLoopback } from "../servers/listen";
+import { Plumbing } from "../servers/plumbing";
 import { generateAppKeys, startFakeGitHub, type FakeGitHub } from "../servers/fake-github";
 
 const HOST = "github.com";
@@ -32,13 +33,7 @@ afterAll(async () => {
   await Promise.all([github?.close(), proxy?.close()]);
 });
 
-const env = tempEnvs(() => ({
-  brokerUrl: servers.broker.url,
-  apiKey: servers.apiKey,
-  hosts: [HOST],
-  wireGit: false,
-  extraEnv: { VERS_TIMEOUT: "3" },
-}));
+const env = brokerEnvs(servers, { host: HOST, timeoutS: 3 });
 
 const get = (t: TestEnv) => helper(t, ["get"], request(HOST));
 const proxyEnv = (url: string) => ({ HTTP_PROXY: url, http_proxy: url, HTTPS_PROXY: url, https_proxy: url });
@@ -155,10 +150,8 @@ interface RecordingProxy {
 }
 
 async function recordingProxy(): Promise<RecordingProxy> {
-  let connections = 0;
   const authorizations: string[] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req: IncomingMessage, res) => {
+  const server = createServer((req: IncomingMessage, res) => {
     if (req.headers.authorization) authorizations.push(req.headers.authorization);
     req.resume();
     res.writeHead(502).end();
@@ -167,22 +160,13 @@ async function recordingProxy(): Promise<RecordingProxy> {
     if (req.headers.authorization) authorizations.push(req.headers.authorization);
     socket.end("HTTP/1.1 502 Bad Gateway\r\n\r\n");
   });
-  server.on("connection", (s: Socket) => {
-    connections++;
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  const port = await listenOnLoopback(server);
+  const plumbing = new Plumbing(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: await plumbing.listen(),
     get connections() {
-      return connections;
+      return plumbing.connections;
     },
     authorizations,
-    close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      return closed;
-    },
+    close: () => plumbing.close(),
   };
 }

@@ -1,8 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
-import { randomInt } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { TokenRegistry, type Permission } from "./token-registry";
-import { listenOnLoopback } from "./listen";
+import { expiryIn, header, isoSeconds, Plumbing, randomBase62, readBody } from "./plumbing";
 
 export type BrokerMode =
   | "ok" | "401" | "403" | "404" | "422" | "429" | "500" | "503"
@@ -79,17 +77,8 @@ const ERROR_ANSWERS: Record<ErrorMode, Rejection> = {
   "503": { status: 503, error: "unavailable", message: "Service Unavailable" },
 };
 
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
 export function randomToken(): string {
-  let out = "ghs_";
-  for (let i = 0; i < 36; i++) out += BASE62.charAt(randomInt(BASE62.length));
-  return out;
-}
-
-/** ISO 8601 with second precision, as GitHub writes it: 2024-01-01T00:00:00Z. */
-function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+  return `ghs_${randomBase62(36)}`;
 }
 
 function reject(status: number, error: string, message: string): Rejection {
@@ -185,20 +174,6 @@ function sendRejection(res: ServerResponse, r: Rejection, headers: Record<string
   sendJson(res, r.status, { error: r.error, message: r.message }, headers);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(", ") : v;
-}
-
 function toRecord(req: IncomingMessage, body: string): BrokerRequest {
   return {
     path: req.url ?? "",
@@ -222,17 +197,14 @@ class FakeBrokerServer implements FakeBroker {
   private readonly org: string;
   private readonly defaults: Record<string, Permission>;
   private readonly waiters: Array<(r: BrokerRequest) => void> = [];
-  private readonly sockets = new Set<Socket>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly server: Server;
+  private readonly plumbing: Plumbing;
 
   constructor(private readonly opts: FakeBrokerOptions) {
     this.registry = opts.registry ?? new TokenRegistry();
     this.org = opts.org ?? "acme";
     this.lifetimeSeconds = opts.lifetimeSeconds ?? 3600;
     this.defaults = { ...(opts.defaultPermissions ?? DEFAULT_PERMISSIONS) };
-    this.server = createServer((req, res) => void this.handle(req, res).catch(() => res.destroy()));
-    this.server.on("connection", (s) => this.track(s));
+    this.plumbing = new Plumbing(createServer((req, res) => void this.handle(req, res).catch(() => res.destroy())));
   }
 
   get mints(): number {
@@ -240,9 +212,8 @@ class FakeBrokerServer implements FakeBroker {
   }
 
   async listen(): Promise<void> {
-    this.url = `http://127.0.0.1:${await listenOnLoopback(this.server)}`;
+    this.url = await this.plumbing.listen();
   }
-
 
   setMode(mode: BrokerMode, opts: ModeOptions = {}): void {
     this.mode = { mode, opts };
@@ -261,16 +232,7 @@ class FakeBrokerServer implements FakeBroker {
   }
 
   close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
-    return closed;
-  }
-
-  private track(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on("close", () => this.sockets.delete(socket));
+    return this.plumbing.close();
   }
 
   private notify(record: BrokerRequest): void {
@@ -278,7 +240,7 @@ class FakeBrokerServer implements FakeBroker {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const record = toRecord(req, await readBody(req));
+    const record = toRecord(req, (await readBody(req)).body);
     this.requests.push(record);
     this.notify(record);
     if (record.path.split("?")[0] !== TOKEN_PATH) return sendRejection(res, ERROR_ANSWERS["404"]);
@@ -295,27 +257,15 @@ class FakeBrokerServer implements FakeBroker {
   private answer(choice: ModeChoice, record: BrokerRequest, res: ServerResponse): void {
     switch (choice.mode) {
       case "ok": return this.mint(record, res);
-      case "slow": return this.later(choice.opts.delayMs ?? 2000, () => this.mint(record, res));
+      case "slow": return this.plumbing.later(choice.opts.delayMs ?? 2000, () => this.mint(record, res));
       case "hang": return;
       case "reset": return void res.socket?.destroy();
       case "garbage": return this.sendGarbage(res);
-      case "bad-token": return this.sendUnregistered(res, record, "ghs_bad token", this.expiry());
+      case "bad-token": return this.sendUnregistered(res, record, "ghs_bad token", expiryIn(this.lifetimeSeconds));
       case "past-expiry": return this.sendUnregistered(res, record, randomToken(), Date.now() - 3600_000);
       case "429": return sendRejection(res, ERROR_ANSWERS["429"], { "Retry-After": String(choice.opts.retryAfter ?? 1) });
       default: return sendRejection(res, ERROR_ANSWERS[choice.mode]);
     }
-  }
-
-  private later(ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      fn();
-    }, ms);
-    this.timers.add(timer);
-  }
-
-  private expiry(): number {
-    return Math.floor((Date.now() + this.lifetimeSeconds * 1000) / 1000) * 1000;
   }
 
   private mint(record: BrokerRequest, res: ServerResponse): void {
@@ -323,7 +273,7 @@ class FakeBrokerServer implements FakeBroker {
     const grant = parseGrant(record.body, this.defaults);
     if (isRejection(grant)) return sendRejection(res, grant);
     const token = randomToken();
-    const expiresAt = this.expiry();
+    const expiresAt = expiryIn(this.lifetimeSeconds);
     this.registry.add({ token, expiresAt, repositories: grant.repositories, permissions: grant.permissions });
     this.minted++;
     sendJson(res, 201, tokenAnswer(token, expiresAt, grant, this.org));

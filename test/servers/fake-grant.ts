@@ -6,12 +6,11 @@
  *
  * Only sha256(secret) is kept; a presented secret is compared with crypto.timingSafeEqual.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
-import { createHash, randomInt, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { randomToken } from "./fake-broker";
 import { TokenRegistry, type Permission } from "./token-registry";
-import { listenOnLoopback } from "./listen";
+import { expiryIn, header, isoSeconds, Plumbing, randomBase62, readBody } from "./plumbing";
 
 export type GrantMode =
   | "ok" | "invalid_grant" | "invalid_request" | "invalid_client" | "unsupported_grant_type"
@@ -117,7 +116,6 @@ interface ModeChoice { mode: GrantMode; opts: GrantModeOptions }
 interface Grant { id: string; repository: string; secretHash: Buffer; expiresAt: number; revoked: boolean }
 interface Answer { status: number; body: string; headers: Record<string, string> }
 
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const FORM_TYPE = "application/x-www-form-urlencoded";
 const REFRESH_TOKEN = /^ghr_([A-Za-z0-9]{1,64})\.([A-Za-z0-9]{1,256})$/;
 const REPOSITORY = /^(?:([A-Za-z0-9][A-Za-z0-9-]*)\/)?([A-Za-z0-9._-]+)$/;
@@ -133,19 +131,8 @@ const MODE_ERRORS: Record<ErrorMode, [status: number, error: string, description
   "500": [500, "server_error", "Internal Server Error"],
 };
 
-function randomBase62(length: number): string {
-  let out = "";
-  for (let i = 0; i < length; i++) out += BASE62.charAt(randomInt(BASE62.length));
-  return out;
-}
-
 function sha256(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
-}
-
-/** ISO 8601 with second precision, as GitHub writes it: 2024-01-01T00:00:00Z. */
-function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Answer {
@@ -180,25 +167,6 @@ function formProblem(record: GrantRequest): Answer | undefined {
   const repeated = [...new Set(params.keys())].find((k) => params.getAll(k).length > 1);
   if (repeated !== undefined) return oauthError(400, "invalid_request", `parameter ${repeated} is repeated`);
   return undefined;
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(", ") : v;
-}
-
-/** Reads the whole body, keeping at most `limit` bytes; the rest is drained so the answer can still be read. */
-function readBody(req: IncomingMessage, limit: number): Promise<{ body: string; tooLarge: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size <= limit) chunks.push(c);
-    });
-    req.on("end", () => resolve({ body: Buffer.concat(chunks).toString("utf8"), tooLarge: size > limit }));
-    req.on("error", reject);
-  });
 }
 
 function toRecord(req: IncomingMessage, body: string): GrantRequest {
@@ -236,17 +204,14 @@ class FakeGrantService implements FakeGrantServer {
   private readonly grants = new Map<string, Grant>();
   private readonly repositoryIds = new Map<string, number>();
   private readonly waiters: Array<(r: GrantRequest) => void> = [];
-  private readonly sockets = new Set<Socket>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly server: Server;
+  private readonly plumbing: Plumbing;
 
   constructor(opts: FakeGrantServerOptions) {
     this.registry = opts.registry ?? new TokenRegistry();
     this.org = opts.org ?? "acme";
     this.clientId = opts.clientId ?? DEFAULT_CLIENT_ID;
     this.lifetimeSeconds = opts.lifetimeSeconds ?? 3600;
-    this.server = createServer((req, res) => void this.handle(req, res).catch(() => res.destroy()));
-    this.server.on("connection", (s: Socket) => this.track(s));
+    this.plumbing = new Plumbing(createServer((req, res) => void this.handle(req, res).catch(() => res.destroy())));
   }
 
   get redemptions(): number {
@@ -258,7 +223,7 @@ class FakeGrantService implements FakeGrantServer {
   }
 
   async listen(): Promise<void> {
-    this.url = `http://127.0.0.1:${await listenOnLoopback(this.server)}`;
+    this.url = await this.plumbing.listen();
     this.tokenEndpoint = `${this.url}${GRANT_TOKEN_PATH}`;
     this.revokeEndpoint = `${this.url}${GRANT_REVOKE_PATH}`;
   }
@@ -324,16 +289,7 @@ class FakeGrantService implements FakeGrantServer {
   }
 
   close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
-    return closed;
-  }
-
-  private track(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on("close", () => this.sockets.delete(socket));
+    return this.plumbing.close();
   }
 
   private notify(record: GrantRequest): void {
@@ -362,16 +318,12 @@ class FakeGrantService implements FakeGrantServer {
     return grant;
   }
 
-  private expiry(): number {
-    return Math.floor((Date.now() + this.lifetimeSeconds * 1000) / 1000) * 1000;
-  }
-
   /** Registers a ghs_ token for the grant's repository (none when the owner is not the org). */
   private mint(grant: Grant): { token: string; expiresAt: number } {
     const [owner, name] = grant.repository.split("/") as [string, string];
     const ours = owner.toLowerCase() === this.org.toLowerCase();
     const token = randomToken();
-    const expiresAt = this.expiry();
+    const expiresAt = expiryIn(this.lifetimeSeconds);
     this.registry.add({ token, expiresAt, repositories: ours ? [name] : [], permissions: { ...GRANT_PERMISSIONS } });
     return { token, expiresAt };
   }
@@ -396,7 +348,7 @@ class FakeGrantService implements FakeGrantServer {
       if (a !== undefined) send(res, a);
     };
     if (choice.opts.delayMs === undefined) return answer();
-    this.later(choice.opts.delayMs, () => {
+    this.plumbing.later(choice.opts.delayMs, () => {
       if (!res.destroyed) answer();
     });
   }
@@ -404,14 +356,6 @@ class FakeGrantService implements FakeGrantServer {
   private revokeChoice(): ModeChoice {
     if (this.queue[0]?.mode === "503") return this.queue.shift() ?? this.mode;
     return this.mode.mode === "503" ? this.mode : { mode: "ok", opts: {} };
-  }
-
-  private later(ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      fn();
-    }, ms);
-    this.timers.add(timer);
   }
 
   /** The answer of the token endpoint in this mode; undefined for "hang", which never answers. */
