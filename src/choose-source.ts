@@ -7,6 +7,7 @@ import type { Env, Io } from "./io";
 import type { Scope } from "./scope";
 import { findStaticToken, findVersKey, homeFile, type Secret } from "./secrets";
 import { normalizeBaseUrl, type Settings } from "./settings";
+import { hasControlCharacter } from "./text";
 
 /**
  * The token source one invocation uses. `identity` names whose tokens these are (kind, where, a
@@ -90,7 +91,7 @@ export function pickSource(settings: Settings, io: SourceIo, presented?: string)
  */
 function sendable(key: Secret): Secret {
   const fix = key.origin.startsWith("env ") ? `set ${key.origin.slice(4)} to the key alone` : `write the key alone in ${key.origin}`;
-  if (/\p{Cc}/u.test(key.value)) {
+  if (hasControlCharacter(key.value)) {
     throw new HelperError("bad-setting", `the Vers API key from ${key.origin} holds a control character (a newline, CR, NUL or the like)`, fix);
   }
   const other = /[^\x20-\x7e]/u.exec(key.value)?.[0];
