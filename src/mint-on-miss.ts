@@ -1,4 +1,5 @@
 import { isUsable, servedFrom, type CacheEntry } from "./cache/entry";
+import { refreshPolicy } from "./cache/freshness";
 import { HelperError, isHelperError, warningLine } from "./errors";
 import { keepRotatedGrant } from "./grants/rotate";
 import { hash64 } from "./hash";
@@ -65,8 +66,7 @@ async function mint(ctx: Context, miss: Miss, inHand?: CacheEntry): Promise<Toke
   }
   const fleet = await loadFleet();
   const secret = fleet.sharedSecret(miss.source);
-  const policy = { marginMs: ctx.settings.refreshMarginMs, machine: io.machineIdentity };
-  return fleet.throughFleet({ url: redis.url, secret, scopeKey: miss.key, policy, inHand: inHand && servedFrom(inHand), deadline, now: io.now, sleep: io.sleep, trace }, fromSource);
+  return fleet.throughFleet({ url: redis.url, secret, scopeKey: miss.key, policy: refreshPolicy(ctx.settings, io), inHand: inHand && servedFrom(inHand), deadline, now: io.now, sleep: io.sleep, trace }, fromSource);
 }
 
 /** The network side: undici, @octokit/auth-app and the sources, in their own chunk. */

@@ -1,7 +1,7 @@
 import { acquire, type Acquired } from "./cache/acquire";
 import { servedFrom, type CacheEntry } from "./cache/entry";
 import { cacheFolder } from "./cache/folder";
-import type { RefreshPolicy } from "./cache/freshness";
+import { refreshPolicy } from "./cache/freshness";
 import { scopeKey } from "./cache/key";
 import { CacheStore } from "./cache/store";
 import { chooseSource, sourceScope, type NetworkSource } from "./choose-source";
@@ -57,7 +57,7 @@ export async function serveToken(ctx: Context, requested: Scope, refreshToken?: 
   const deadline = Deadline.in(settings.timeoutMs, io.now);
   const key = scopeKey(source.identity, scope);
   const store = openCache(ctx);
-  const acquired: Acquired = store ? await acquire({ store, key, policy: refreshPolicy(ctx), deadline, now: io.now, sleep: io.sleep, trace }) : { kind: "uncached" };
+  const acquired: Acquired = store ? await acquire({ store, key, policy: refreshPolicy(settings, io), deadline, now: io.now, sleep: io.sleep, trace }) : { kind: "uncached" };
   switch (acquired.kind) {
     case "fresh":
       trace(`cache hit for ${describeScope(scope)}: ${redact(acquired.entry.token)}, ${secondsLeft(acquired.entry, io.now())} s left`);
@@ -78,10 +78,6 @@ export function openCache(ctx: Pick<Context, "io">): CacheStore | undefined {
     return undefined;
   }
   return new CacheStore(folder.dir, ctx.io.uid);
-}
-
-export function refreshPolicy(ctx: Pick<Context, "io" | "settings">): RefreshPolicy {
-  return { marginMs: ctx.settings.refreshMarginMs, machine: ctx.io.machineIdentity };
 }
 
 function secondsLeft(entry: CacheEntry, now: number): number {

@@ -1,4 +1,6 @@
 import { hash64 } from "../hash";
+import type { Io } from "../io";
+import type { Settings } from "../settings";
 import type { CacheEntry } from "./entry";
 
 /**
@@ -8,6 +10,11 @@ import type { CacheEntry } from "./entry";
 export interface RefreshPolicy {
   marginMs: number;
   machine: () => string;
+}
+
+/** This machine's policy under these settings. */
+export function refreshPolicy(settings: Pick<Settings, "refreshMarginMs">, io: Pick<Io, "machineIdentity">): RefreshPolicy {
+  return { marginMs: settings.refreshMarginMs, machine: io.machineIdentity };
 }
 
 /**

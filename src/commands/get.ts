@@ -3,7 +3,8 @@ import type { Io } from "../io";
 import { formatAnswer } from "../protocol/format";
 import { inputComplete, MAX_INPUT_BYTES, parseRequest } from "../protocol/parse";
 import { matchHost, scopeFor } from "../scope";
-import { refreshPolicy, serveToken } from "../serve-token";
+import { refreshPolicy } from "../cache/freshness";
+import { serveToken } from "../serve-token";
 import { resolveHosts, resolveSettings, type Flags } from "../settings";
 import { createTrace } from "../trace";
 
@@ -32,7 +33,7 @@ export async function runGet(io: Io, flags: Flags): Promise<void> {
   const served = await serveToken({ io: held, settings, trace }, scope, request.oauth_refresh_token);
   const answer = formatAnswer(served);
   const socket = fastPathSocket(io);
-  if (socket) await handOff(io, socket, request, served, refreshPolicy({ io, settings }), trace);
+  if (socket) await handOff(io, socket, request, served, refreshPolicy(settings, io), trace);
   for (const warning of warnings) io.stderr(warning);
   io.stdout(answer);
 }

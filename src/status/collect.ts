@@ -1,7 +1,7 @@
 import { accessSync, constants, lstatSync } from "node:fs";
 import { isUsable, type CacheEntry } from "../cache/entry";
 import { cacheFolder } from "../cache/folder";
-import { isFresh } from "../cache/freshness";
+import { isFresh, refreshPolicy } from "../cache/freshness";
 import { keySourceIdentity } from "../cache/key";
 import { CacheStore } from "../cache/store";
 import { grantSource, pickSource, type NetworkSource } from "../choose-source";
@@ -164,7 +164,7 @@ function describeCache(io: Io, settings: Settings, problems: Problem[]): { cache
     if (u.why.startsWith("mode ")) problems.push({ what: `the cache entry ${u.name} has ${u.why}`, fix: `run git-credential-vers cache clear (or chmod 600 ${folder.dir}/${u.name})` });
   }
   const now = io.now();
-  const policy = { marginMs: settings.refreshMarginMs, machine: io.machineIdentity };
+  const policy = refreshPolicy(settings, io);
   const entries = listed.entries.map((e) => describeEntry(e, now, isFresh(e, now, policy)));
   return { cache: { dir: folder.dir, exists: mode !== null, mode, uid, usable, entries, unreadable: listed.unreadable.map((u) => u.name) }, keys: listed.entries.map((e) => e.key) };
 }
