@@ -1,4 +1,5 @@
 import { rmdirSync, statSync } from "node:fs";
+import type { Deadline } from "../deadline";
 
 /** A held cross-process lock on one cache entry. */
 export interface HeldLock {
@@ -61,6 +62,18 @@ export async function tryLock(entryPath: string, now: number): Promise<HeldLock 
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ELOCKED") return "busy";
     throw err;
+  }
+}
+
+/**
+ * The lock, waiting while another live process holds it (20 ms polls), until `deadline`: "busy" if it
+ * never came free. Throws as tryLock does when locking is impossible.
+ */
+export async function lockWithin(path: string, deadline: Deadline, now: () => number, sleep: (ms: number) => Promise<void>): Promise<HeldLock | "busy"> {
+  for (;;) {
+    const lock = await tryLock(path, now());
+    if (lock !== "busy" || deadline.remaining() <= 0) return lock;
+    await sleep(20);
   }
 }
 

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute } from "node:path";
-import { tryLock } from "../cache/lock";
+import { lockWithin, type HeldLock } from "../cache/lock";
+import { Deadline } from "../deadline";
 import { HelperError, isHelperError } from "../errors";
 import type { Io } from "../io";
 import { folderProblem, readOwnFile, replaceFile } from "../safe-files";
@@ -88,16 +89,12 @@ export async function updateGrants(io: Pick<Io, "env" | "homedir" | "uid" | "now
   }
 }
 
-async function lockFile(io: Pick<Io, "now" | "sleep">, file: GrantsFile): Promise<{ release(): Promise<void> }> {
-  const until = io.now() + LOCK_WAIT_MS;
-  for (;;) {
-    const lock = await tryLock(file.path, io.now()).catch((err: NodeJS.ErrnoException) => {
-      throw fileError(file, `cannot be locked (${err.code ?? err.message})`, `check the permissions of ${dirname(file.path)}`);
-    });
-    if (lock !== "busy") return lock;
-    if (io.now() >= until) throw fileError(file, "is locked by another git-credential-vers", `try again; remove ${file.path}.lock if no other process is running`);
-    await io.sleep(20);
-  }
+async function lockFile(io: Pick<Io, "now" | "sleep">, file: GrantsFile): Promise<HeldLock> {
+  const lock = await lockWithin(file.path, Deadline.in(LOCK_WAIT_MS, io.now), io.now, io.sleep).catch((err: NodeJS.ErrnoException) => {
+    throw fileError(file, `cannot be locked (${err.code ?? err.message})`, `check the permissions of ${dirname(file.path)}`);
+  });
+  if (lock === "busy") throw fileError(file, "is locked by another git-credential-vers", `try again; remove ${file.path}.lock if no other process is running`);
+  return lock;
 }
 
 function fileError(file: GrantsFile, what: string, hint: string): HelperError {

@@ -1,6 +1,6 @@
 import { cacheFolder } from "../cache/folder";
 import { scopeKey } from "../cache/key";
-import { tryLock, type HeldLock } from "../cache/lock";
+import { lockWithin, type HeldLock } from "../cache/lock";
 import { CacheStore } from "../cache/store";
 import { sourceScope, type NetworkSource } from "../choose-source";
 import { Deadline } from "../deadline";
@@ -50,11 +50,8 @@ async function lockEntry(io: Io, key: string, deadline: Deadline): Promise<HeldL
   const store = new CacheStore(folder.dir, io.uid);
   try {
     store.ensureDir();
-    for (;;) {
-      const lock = await tryLock(store.entryPath(key), io.now());
-      if (lock !== "busy" || deadline.remaining() <= 0) return lock === "busy" ? undefined : lock;
-      await io.sleep(20);
-    }
+    const lock = await lockWithin(store.entryPath(key), deadline, io.now, io.sleep);
+    return lock === "busy" ? undefined : lock;
   } catch {
     return undefined;
   }
