@@ -1,7 +1,7 @@
-import { closeSync, openSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { cacheFolder } from "../cache/folder";
 import { refreshLeadMs, type RefreshPolicy } from "../cache/freshness";
+import { tryLock } from "../cache/lock";
 import type { Io } from "../io";
 import type { CredentialRequest } from "../protocol/parse";
 import { runCommand } from "../run";
@@ -13,8 +13,6 @@ import { SOCKET_NAME } from "./lines";
 export const SAFETY_S = 5;
 /** What the daemon may inherit: where git and its config are, nothing else. */
 const DAEMON_ENV = ["PATH", "HOME", "LANG", "XDG_CONFIG_HOME", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL"];
-/** A hand-off gate older than this was left by a helper that was killed. */
-const GATE_STALE_MS = 10_000;
 
 /**
  * The fast-path socket the snippet in git's config named (VERS_FAST_PATH_SOCKET), if it is one of
@@ -36,8 +34,8 @@ export function daemonTimeoutSeconds(expiresAt: number, now: number, policy: Ref
  * Hands the token just served to git's credential-cache daemon behind `socket`, for the same
  * protocol/host/path git asked about, with a timeout ending before this machine's refresh point — so
  * the daemon never serves a token this helper would refresh, and never an expired one. One process at
- * a time (a `.handoff` gate beside the socket): concurrent stores against a fresh socket would each
- * start a daemon. Failing to hand off costs only speed, so it is traced and otherwise ignored.
+ * a time (the socket's lock, `<socket>.lock`, as for cache entries): concurrent stores against a fresh
+ * socket would each start a daemon. Failing to hand off costs only speed: traced, otherwise ignored.
  */
 export async function handOff(io: Io, socket: string, request: CredentialRequest, served: Served, policy: RefreshPolicy, trace: Trace): Promise<void> {
   if (served.expiresAt === undefined) return;
@@ -46,8 +44,8 @@ export async function handOff(io: Io, socket: string, request: CredentialRequest
     trace(`not handing ${redact(served.token)} to the fast path: its refresh point is near`);
     return;
   }
-  const gate = `${socket}.handoff`;
-  if (!takeGate(gate, io.now())) {
+  const lock = await tryLock(socket, io.now()).catch(() => "busy" as const);
+  if (lock === "busy") {
     trace("another process is handing a token to the fast path");
     return;
   }
@@ -60,27 +58,6 @@ export async function handOff(io: Io, socket: string, request: CredentialRequest
     const r = await runCommand("git", ["credential-cache", "--socket", socket, "--timeout", String(timeout), "store"], { env, cwd: dirname(socket), input, timeoutMs: 3000 });
     trace(r.code === 0 ? `handed ${redact(served.token)} to the fast path for ${timeout} s` : `git credential-cache store failed (exit ${r.code ?? "killed"}); no fast path this time`);
   } finally {
-    try {
-      unlinkSync(gate);
-    } catch {
-      // Already gone: nothing to release.
-    }
+    await lock.release();
   }
-}
-
-function takeGate(gate: string, now: number): boolean {
-  for (let tries = 0; tries < 2; tries++) {
-    try {
-      closeSync(openSync(gate, "wx", 0o600));
-      return true;
-    } catch {
-      try {
-        if (now - statSync(gate).mtimeMs < GATE_STALE_MS) return false;
-        unlinkSync(gate);
-      } catch {
-        // Gone meanwhile: try again.
-      }
-    }
-  }
-  return false;
 }

@@ -6,7 +6,7 @@
  * at its end that none is left.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { readFile, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { git, helper, HELPER_BIN, makeTestEnv, run, type RunResult, type TestEnv } from "./harness";
@@ -543,15 +543,15 @@ describe("the daemon's life", () => {
     expect(await daemonHolds(t, socket)).toBe(all[0]!.token);
   });
 
-  it("one process at a time hands off: a fresh gate file makes others skip, a stale one (a killed process's) does not", async () => {
+  it("one process at a time hands off: a fresh lock on the socket makes others skip, a stale one (a killed process's) does not", async () => {
     const t = await newEnv();
     await install(t);
     const token = (await fill(t)).token;
     const socket = onlySocket(t);
     await exitDaemon(t, socket);
 
-    const gate = `${socket}.handoff`;
-    await writeFile(gate, "", { mode: 0o600 });
+    const gate = `${socket}.lock`;
+    await mkdir(gate);
     expect(await fill(t)).toMatchObject({ token, helperRan: true });
     expect(daemonsFor(socket)).toEqual([]);
     expect(await readFile(t.trace, "utf8")).toContain("another process is handing a token to the fast path");
