@@ -49,7 +49,7 @@ function socketCode(args: string): string {
   );
 }
 
-/** The two lines `install` writes for one host: the daemon, then this helper (`helperWords`: its path and flags, unquoted). */
+/** The two lines `install` writes for one host: the daemon, then this helper (its path and `args`, quoted for sh). */
 export function fastPathLines(helperPath: string, args: string[]): [daemon: string, helper: string] {
   const argsText = args.join(" ");
   const socket = socketCode(argsText);
