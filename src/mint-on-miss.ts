@@ -5,7 +5,7 @@ import { keepRotatedGrant } from "./grants/rotate";
 import { hash64 } from "./hash";
 import { parseRedisUrl } from "./fleet/url";
 import { secretsIn, findStaticToken } from "./secrets";
-import type { Context, Miss, Network } from "./serve-token";
+import type { Context, Miss, Network } from "./serve-context";
 import type { MintContext } from "./sources/types";
 import { valueProblem } from "./text";
 import type { Served, Token } from "./token";
