@@ -8,11 +8,16 @@ import { chownSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { mkdir, readFile, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { acquire } from "../../src/cache/acquire";
 import type { CacheEntry } from "../../src/cache/entry";
+import { refreshPolicy } from "../../src/cache/freshness";
 import { scopeKey } from "../../src/cache/key";
+import type { HeldLock } from "../../src/cache/lock";
 import { CacheStore } from "../../src/cache/store";
 import { chooseSource, type NetworkSource } from "../../src/choose-source";
+import { Deadline } from "../../src/deadline";
 import { errorLine, HelperError } from "../../src/errors";
+import { mintOnMiss } from "../../src/mint-on-miss";
 import type { Scope } from "../../src/scope";
 import type { Network } from "../../src/serve-context";
 import { serveToken } from "../../src/serve-token";
@@ -185,6 +190,65 @@ describe("serveToken", () => {
     expect(entry.token).toBe(served.token);
     expect(entry).toMatchObject({ host: "github.com", owner: "Acme", repositories: ["Widgets"], permissions: { contents: "write" }, source: "broker" });
     expect(t.store.read(t.key)).toBeUndefined();
+  });
+});
+
+describe("the refresh margin through the pipeline", () => {
+  it("a 303 s token with a 300 s margin: minted and served, served again a second later, refreshed once 299 s are left", async () => {
+    const t = await setUp({ name: "", source: "ok", served: "minted", mints: 1, written: "minted" });
+    const settings = resolveSettings({}, t.io.env);
+    const network: Network = {
+      mintFrom: async () => {
+        t.mints++;
+        return { token: `ghs_short${t.mints}Short${t.mints}ShortShortShortShort`, expiresAt: t.io.now() + 303_000 };
+      },
+    };
+    const serve = () => serveToken({ io: t.io, settings, trace: () => {}, network: async () => network }, SCOPE);
+    const first = await serve();
+    t.io.advance(1000);
+    expect((await serve()).token).toBe(first.token);
+    expect(t.mints).toBe(1);
+    t.io.advance(3000);
+    expect((await serve()).token).not.toBe(first.token);
+    expect(t.mints).toBe(2);
+  });
+});
+
+describe("the lock's guards", () => {
+  it("an entry another process wrote between our first look and our lock is served: read again under the lock, no second mint", async () => {
+    const t = await setUp({ name: "", source: "ok", served: "other", mints: 0, written: "other" });
+    t.store.ensureDir();
+    // The other process mints and releases its lock just after our first read.
+    let reads = 0;
+    const store = Object.assign(new CacheStore(t.io.cacheDir, t.io.uid), {
+      read(this: CacheStore, key: string) {
+        const entry = CacheStore.prototype.read.call(this, key);
+        if (++reads === 1) writeEntry(t, OTHER, 3600);
+        return entry;
+      },
+    });
+    const acquired = await acquire({ store, key: t.key, policy: refreshPolicy(resolveSettings({}, t.io.env), t.io), deadline: Deadline.in(15_000, t.io.now), now: t.io.now, sleep: t.io.sleep, trace: (m) => t.traced.push(m) });
+    expect(acquired.kind).toBe("fresh");
+    expect(acquired.kind === "fresh" && acquired.entry.token).toBe(OTHER);
+    expect(reads).toBe(2);
+    expect(readdirSync(t.io.cacheDir).filter((f) => f.endsWith(".lock"))).toEqual([]);
+  });
+
+  it("a lock taken over while minting: the token is served, the entry the new holder wrote is not overwritten, the lock let go", async () => {
+    const t = await setUp({ name: "", source: "ok", served: "minted", mints: 1, written: "other" });
+    t.store.ensureDir();
+    writeEntry(t, OTHER, 3600);
+    let released = 0;
+    const lock: HeldLock = { stillHeld: () => false, release: async () => void released++ };
+    const settings = resolveSettings({}, t.io.env);
+    const source = chooseSource(settings, t.io) as NetworkSource;
+    const ctx = { io: t.io, settings, trace: (m: string) => t.traced.push(m), network: async () => fakeNetwork(t, "ok") };
+    const served = await mintOnMiss(ctx, { source, scope: SCOPE, key: t.key, store: t.store, acquired: { kind: "locked", lock }, deadline: Deadline.in(15_000, t.io.now) });
+    expect(served.token).toBe(t.minted[0]);
+    expect(t.mints).toBe(1);
+    expect(await entryToken(t)).toBe(OTHER);
+    expect(released).toBe(1);
+    expect(t.traced.join("\n")).toMatch(/the lock was taken over while minting; not writing the cache/);
   });
 });
 
