@@ -10,6 +10,11 @@ import type { CacheEntry } from "./entry";
 export interface RefreshPolicy {
   marginMs: number;
   machine: () => string;
+  /**
+   * The token this machine holds, if any: a copy of it met without its mint time (the fleet's entry
+   * for the same expiry) was minted when it was, so that copy is due when this machine's own is.
+   */
+  held?: Expiring;
 }
 
 /** What the refresh point of a token depends on: its expiry and, when known, when it was minted. */
@@ -35,7 +40,7 @@ export function refreshLeadMs(policy: RefreshPolicy): number {
  * The instant from which this machine refreshes `token`: `refreshLeadMs` before expiry, except that
  * the spread beyond the margin takes at most half of the time the token had outside the margin, so
  * a freshly minted token is never due at once. Without `mintedAt` (a token from the fleet), the
- * token counts as minted at `now`.
+ * token counts as minted when the one held (same expiry) was, else at `now`.
  */
 export function refreshPoint(token: Expiring, now: number, policy: RefreshPolicy): number {
   return token.expiresAt - policy.marginMs - spreadMs(token, now, policy);
@@ -55,7 +60,8 @@ export function isFresh(token: Expiring, now: number, policy: RefreshPolicy): bo
 
 /** How much earlier than the margin this machine refreshes `token`: its share of at most one margin. */
 function spreadMs(token: Expiring, now: number, policy: RefreshPolicy): number {
-  const lifetime = token.expiresAt - (token.mintedAt ?? now);
+  const held = policy.held?.expiresAt === token.expiresAt ? policy.held.mintedAt : undefined;
+  const lifetime = token.expiresAt - (token.mintedAt ?? held ?? now);
   const room = Math.min(policy.marginMs, Math.floor((lifetime - policy.marginMs) / 2));
   return room > 0 ? Math.round(room * machineFraction(policy)) : 0;
 }

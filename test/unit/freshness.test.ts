@@ -132,6 +132,16 @@ describe("isFresh", () => {
     }
   });
 
+  it("the fleet's copy of the token this machine holds (same expiry, no mint time) is due when the held one is", () => {
+    for (const p of machines(200, (i) => `ci-runner-${i}`)) {
+      const lead = refreshLeadMs(p);
+      const held = left(lead);
+      expect(isFresh({ expiresAt: held.expiresAt }, NOW, { ...p, held })).toBe(false);
+      expect(isFresh({ expiresAt: held.expiresAt + 1 }, NOW, { ...p, held })).toBe(true);
+      expect(isFresh({ expiresAt: NOW + lead + 1 }, NOW, { ...p, held: left(lead + 1) })).toBe(true);
+    }
+  });
+
   it("with a zero margin, fresh means not yet expired", () => {
     expect(isFresh(left(1), NOW, policy("m", 0))).toBe(true);
     expect(isFresh(left(0), NOW, policy("m", 0))).toBe(false);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { acquire } from "../../src/cache/acquire";
 import type { CacheEntry } from "../../src/cache/entry";
-import { refreshPolicy } from "../../src/cache/freshness";
+import { refreshLeadMs, refreshPolicy } from "../../src/cache/freshness";
 import { scopeKey } from "../../src/cache/key";
 import type { HeldLock } from "../../src/cache/lock";
 import { CacheStore } from "../../src/cache/store";
@@ -23,6 +23,7 @@ import type { Network } from "../../src/serve-context";
 import { serveToken } from "../../src/serve-token";
 import { resolveSettings } from "../../src/settings";
 import type { Served } from "../../src/token";
+import { startRedis } from "../servers/redis";
 import { fakeIo, type FakeIo } from "./fake-io";
 
 const API_KEY = "vers_test_serve_token_key_0001";
@@ -214,6 +215,51 @@ describe("the refresh margin through the pipeline", () => {
   });
 });
 
+describe("the refresh point with a fleet tier (a real redis-server)", () => {
+  it("the machine first past its point refreshes for the fleet: the fleet's copy of the token it holds is due too", async () => {
+    const redis = await startRedis();
+    const ios: FakeIo[] = [];
+    try {
+      // Two machines of one fleet (one key, one Redis), each with its own cache: the one that refreshes
+      // earliest of 50 clones, and the one that refreshes latest.
+      const byLead = Array.from({ length: 50 }, (_, i) => `ci-runner-${i + 1}`).sort((a, b) => leadOf(a) - leadOf(b));
+      const start = Date.now();
+      const machine = async (identity: string) => {
+        const io = await fakeIo({ VERS_API_KEY: API_KEY, VERS_REDIS_URL: redis.url }, start);
+        io.machineIdentity = () => identity;
+        ios.push(io);
+        return io;
+      };
+      const [early, late] = [await machine(byLead.at(-1)!), await machine(byLead[0]!)];
+      let mints = 0;
+      const network: Network = {
+        mintFrom: async () => {
+          mints++;
+          return { token: `ghs_fleet${mints}Fleet${mints}FleetFleetFleetFleet`, expiresAt: start + 3600_000 * mints };
+        },
+      };
+      const serve = (io: FakeIo) => serveToken({ io, settings: resolveSettings({}, io.env), trace: () => {}, network: async () => network }, SCOPE);
+      const first = await serve(early);
+      expect((await serve(late)).token).toBe(first.token);
+      expect(mints).toBe(1);
+      // Between the two machines' points: the early one refreshes (its point holds for the fleet's copy
+      // too), the late one still serves the first token; past its point, it finds the new one in Redis.
+      const between = Math.round((leadOf(byLead.at(-1)!) + leadOf(byLead[0]!)) / 2);
+      for (const io of ios) io.advance(3600_000 - between);
+      const refreshed = await serve(early);
+      expect(mints).toBe(2);
+      expect(refreshed.token).not.toBe(first.token);
+      expect((await serve(late)).token).toBe(first.token);
+      for (const io of ios) io.advance(between - leadOf(byLead[0]!));
+      expect((await serve(late)).token).toBe(refreshed.token);
+      expect(mints).toBe(2);
+    } finally {
+      await Promise.all(ios.map((io) => io.cleanup()));
+      await redis.close();
+    }
+  });
+});
+
 describe("the lock's guards", () => {
   it("an entry another process wrote between our first look and our lock is served: read again under the lock, no second mint", async () => {
     const t = await setUp({ name: "", source: "ok", served: "other", mints: 0, written: "other" });
@@ -304,6 +350,10 @@ async function setUp(row: Row): Promise<Harness> {
     await utimes(`${t.entryPath}.lock`, at / 1000, at / 1000);
   }
   return t;
+}
+
+function leadOf(machine: string): number {
+  return refreshLeadMs({ marginMs: 300_000, machine: () => machine });
 }
 
 function identityOf(t: Pick<Harness, "io">): string {
