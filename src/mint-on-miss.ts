@@ -5,7 +5,7 @@ import { keepRotatedGrant } from "./grants/rotate";
 import { hash64 } from "./hash";
 import { parseRedisUrl } from "./fleet/url";
 import { secretsIn, findStaticToken } from "./secrets";
-import type { Context, Miss, Network } from "./serve-token";
+import type { Context, Miss, Network } from "./serve-context";
 import type { MintContext } from "./sources/types";
 import { valueProblem } from "./text";
 import type { Served, Token } from "./token";
@@ -66,7 +66,8 @@ async function mint(ctx: Context, miss: Miss, inHand?: CacheEntry): Promise<Toke
   }
   const fleet = await loadFleet();
   const secret = fleet.sharedSecret(miss.source);
-  return fleet.throughFleet({ url: redis.url, secret, scopeKey: miss.key, policy: refreshPolicy(ctx.settings, io), inHand: inHand && servedFrom(inHand), deadline, now: io.now, sleep: io.sleep, trace }, fromSource);
+  // `held`: the fleet's copy of the token in hand is due when it is, so the machine first past its point refreshes for all.
+  return fleet.throughFleet({ url: redis.url, secret, scopeKey: miss.key, policy: { ...refreshPolicy(ctx.settings, io), held: inHand }, inHand: inHand && servedFrom(inHand), deadline, now: io.now, sleep: io.sleep, trace }, fromSource);
 }
 
 /** The network side: undici, @octokit/auth-app and the sources, in their own chunk. */

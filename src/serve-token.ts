@@ -4,41 +4,16 @@ import { cacheFolder } from "./cache/folder";
 import { refreshPolicy } from "./cache/freshness";
 import { scopeKey } from "./cache/key";
 import { CacheStore } from "./cache/store";
-import { chooseSource, sourceScope, type NetworkSource } from "./choose-source";
+import { chooseSource, sourceScope } from "./choose-source";
 import { Deadline } from "./deadline";
 import { warningLine } from "./errors";
 import { describeGrant } from "./grants/grant";
-import type { Io } from "./io";
 import { mintOnMiss } from "./mint-on-miss";
 import { describeScope, type Scope } from "./scope";
 import { secretsIn } from "./secrets";
-import type { Settings } from "./settings";
-import type { MintContext } from "./sources/types";
-import type { Served, Token } from "./token";
-import { redact, type Trace } from "./trace";
-
-/** What the network side offers a miss: loaded from its own chunk, only by the process that mints. */
-export interface Network {
-  mintFrom(source: NetworkSource, scope: Scope, ctx: MintContext): Promise<Token>;
-}
-
-export interface Context {
-  io: Io;
-  settings: Settings;
-  trace: Trace;
-  /** Loads the network side; tests pass a fake source. */
-  network?: () => Promise<Network>;
-}
-
-/** What a miss needs, once the cache has had its say. */
-export interface Miss {
-  source: NetworkSource;
-  scope: Scope;
-  key: string;
-  store?: CacheStore;
-  acquired: Extract<Acquired, { kind: "locked" | "uncached" }>;
-  deadline: Deadline;
-}
+import type { Context } from "./serve-context";
+import type { Served } from "./token";
+import { redact } from "./trace";
 
 /**
  * The pipeline git's `get` and `token` share: source → cache → (miss) source. A fresh cached token is

@@ -10,7 +10,15 @@ import type { CacheEntry } from "./entry";
 export interface RefreshPolicy {
   marginMs: number;
   machine: () => string;
+  /**
+   * The token this machine holds, if any: a copy of it met without its mint time (the fleet's entry
+   * for the same expiry) was minted when it was, so that copy is due when this machine's own is.
+   */
+  held?: Expiring;
 }
+
+/** What the refresh point of a token depends on: its expiry and, when known, when it was minted. */
+export type Expiring = Pick<CacheEntry, "expiresAt"> & Partial<Pick<CacheEntry, "mintedAt">>;
 
 /** This machine's policy under these settings. */
 export function refreshPolicy(settings: Pick<Settings, "refreshMarginMs">, io: Pick<Io, "machineIdentity">): RefreshPolicy {
@@ -18,13 +26,49 @@ export function refreshPolicy(settings: Pick<Settings, "refreshMarginMs">, io: P
 }
 
 /**
- * How long before expiry this machine refreshes: a fixed point between half the margin and the whole
- * margin, derived from the machine's identity, so machines booted together from one image do not
- * all refresh in the same second.
+ * How long before expiry this machine refreshes a long-lived token: the whole margin plus this
+ * machine's share of one more margin, derived from its identity, so machines booted together from
+ * one image do not all refresh in the same second. Never less than the margin: with less than the
+ * margin left, every machine refreshes. A token too short-lived for the whole spread is refreshed
+ * later than this (refreshPoint), never earlier.
  */
 export function refreshLeadMs(policy: RefreshPolicy): number {
-  const fraction = Number(mix(BigInt(`0x${hash64(`refresh point ${policy.machine()}`)}`)) >> 32n) / 2 ** 32;
-  return Math.round(policy.marginMs * (0.5 + 0.5 * fraction));
+  return policy.marginMs + Math.round(policy.marginMs * machineFraction(policy));
+}
+
+/**
+ * The instant from which this machine refreshes `token`: `refreshLeadMs` before expiry, except that
+ * the spread beyond the margin takes at most half of the time the token had outside the margin, so
+ * a freshly minted token is never due at once. Without `mintedAt` (a token from the fleet), the
+ * token counts as minted when the one held (same expiry) was, else at `now`.
+ */
+export function refreshPoint(token: Expiring, now: number, policy: RefreshPolicy): number {
+  return token.expiresAt - policy.marginMs - spreadMs(token, now, policy);
+}
+
+/**
+ * Fresh: expiry is further away than this machine's refresh point. Whatever the machine, a token
+ * with the margin or less left is not fresh, one with more than twice the margin is: the machine's
+ * identity is read only in between.
+ */
+export function isFresh(token: Expiring, now: number, policy: RefreshPolicy): boolean {
+  const left = token.expiresAt - now;
+  if (left <= policy.marginMs) return false;
+  if (left > 2 * policy.marginMs) return true;
+  return now < refreshPoint(token, now, policy);
+}
+
+/** How much earlier than the margin this machine refreshes `token`: its share of at most one margin. */
+function spreadMs(token: Expiring, now: number, policy: RefreshPolicy): number {
+  const held = policy.held?.expiresAt === token.expiresAt ? policy.held.mintedAt : undefined;
+  const lifetime = token.expiresAt - (token.mintedAt ?? held ?? now);
+  const room = Math.min(policy.marginMs, Math.floor((lifetime - policy.marginMs) / 2));
+  return room > 0 ? Math.round(room * machineFraction(policy)) : 0;
+}
+
+/** This machine's place in [0, 1): fixed for one machine, spread over clones. */
+function machineFraction(policy: RefreshPolicy): number {
+  return Number(mix(BigInt(`0x${hash64(`refresh point ${policy.machine()}`)}`)) >> 32n) / 2 ** 32;
 }
 
 /**
@@ -38,12 +82,4 @@ function mix(h: bigint): bigint {
   h ^= h >> 33n;
   h = (h * 0xc4ceb9fe1a85ec53n) & M;
   return h ^ (h >> 33n);
-}
-
-/** Fresh: expiry is further away than this machine's refresh point. */
-export function isFresh(entry: Pick<CacheEntry, "expiresAt">, now: number, policy: RefreshPolicy): boolean {
-  const left = entry.expiresAt - now;
-  if (left > policy.marginMs) return true;
-  if (left <= policy.marginMs / 2) return false;
-  return left > refreshLeadMs(policy);
 }

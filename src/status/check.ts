@@ -7,7 +7,7 @@ import { Deadline } from "../deadline";
 import { isHelperError } from "../errors";
 import { keepRotatedGrant } from "../grants/rotate";
 import type { Io } from "../io";
-import type { Network } from "../serve-token";
+import type { Network } from "../serve-context";
 import type { Settings } from "../settings";
 import { createTrace } from "../trace";
 import type { Status } from "./collect";

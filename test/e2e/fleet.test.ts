@@ -51,7 +51,7 @@ describe("sharing one Redis", () => {
     const old = (await getsEverywhere(fleet, 1)).map(served);
     expect(new Set(old).size).toBe(1);
     // Time passing, simulated: with a 7200 s margin the hour-long token is past every refresh point
-    // (≤ margin/2 left), while the next one (7300 s) is fresh.
+    // (less than the margin left), while the next one (7300 s) is fresh.
     broker.setLifetime(7300);
     for (const m of fleet) m.env.VERS_REFRESH_MARGIN = "7200";
     const asked = requestsWith(broker, apiKey);

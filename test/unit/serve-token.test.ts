@@ -8,15 +8,22 @@ import { chownSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { mkdir, readFile, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { acquire } from "../../src/cache/acquire";
 import type { CacheEntry } from "../../src/cache/entry";
+import { refreshLeadMs, refreshPolicy } from "../../src/cache/freshness";
 import { scopeKey } from "../../src/cache/key";
+import type { HeldLock } from "../../src/cache/lock";
 import { CacheStore } from "../../src/cache/store";
 import { chooseSource, type NetworkSource } from "../../src/choose-source";
+import { Deadline } from "../../src/deadline";
 import { errorLine, HelperError } from "../../src/errors";
+import { mintOnMiss } from "../../src/mint-on-miss";
 import type { Scope } from "../../src/scope";
-import { serveToken, type Network } from "../../src/serve-token";
+import type { Network } from "../../src/serve-context";
+import { serveToken } from "../../src/serve-token";
 import { resolveSettings } from "../../src/settings";
 import type { Served } from "../../src/token";
+import { startRedis } from "../servers/redis";
 import { fakeIo, type FakeIo } from "./fake-io";
 
 const API_KEY = "vers_test_serve_token_key_0001";
@@ -187,6 +194,110 @@ describe("serveToken", () => {
   });
 });
 
+describe("the refresh margin through the pipeline", () => {
+  it("a 303 s token with a 300 s margin: minted and served, served again a second later, refreshed once 299 s are left", async () => {
+    const t = await setUp({ name: "", source: "ok", served: "minted", mints: 1, written: "minted" });
+    const settings = resolveSettings({}, t.io.env);
+    const network: Network = {
+      mintFrom: async () => {
+        t.mints++;
+        return { token: `ghs_short${t.mints}Short${t.mints}ShortShortShortShort`, expiresAt: t.io.now() + 303_000 };
+      },
+    };
+    const serve = () => serveToken({ io: t.io, settings, trace: () => {}, network: async () => network }, SCOPE);
+    const first = await serve();
+    t.io.advance(1000);
+    expect((await serve()).token).toBe(first.token);
+    expect(t.mints).toBe(1);
+    t.io.advance(3000);
+    expect((await serve()).token).not.toBe(first.token);
+    expect(t.mints).toBe(2);
+  });
+});
+
+describe("the refresh point with a fleet tier (a real redis-server)", () => {
+  it("the machine first past its point refreshes for the fleet: the fleet's copy of the token it holds is due too", async () => {
+    const redis = await startRedis();
+    const ios: FakeIo[] = [];
+    try {
+      // Two machines of one fleet (one key, one Redis), each with its own cache: the one that refreshes
+      // earliest of 50 clones, and the one that refreshes latest.
+      const byLead = Array.from({ length: 50 }, (_, i) => `ci-runner-${i + 1}`).sort((a, b) => leadOf(a) - leadOf(b));
+      const start = Date.now();
+      const machine = async (identity: string) => {
+        const io = await fakeIo({ VERS_API_KEY: API_KEY, VERS_REDIS_URL: redis.url }, start);
+        io.machineIdentity = () => identity;
+        ios.push(io);
+        return io;
+      };
+      const [early, late] = [await machine(byLead.at(-1)!), await machine(byLead[0]!)];
+      let mints = 0;
+      const network: Network = {
+        mintFrom: async () => {
+          mints++;
+          return { token: `ghs_fleet${mints}Fleet${mints}FleetFleetFleetFleet`, expiresAt: start + 3600_000 * mints };
+        },
+      };
+      const serve = (io: FakeIo) => serveToken({ io, settings: resolveSettings({}, io.env), trace: () => {}, network: async () => network }, SCOPE);
+      const first = await serve(early);
+      expect((await serve(late)).token).toBe(first.token);
+      expect(mints).toBe(1);
+      // Between the two machines' points: the early one refreshes (its point holds for the fleet's copy
+      // too), the late one still serves the first token; past its point, it finds the new one in Redis.
+      const between = Math.round((leadOf(byLead.at(-1)!) + leadOf(byLead[0]!)) / 2);
+      for (const io of ios) io.advance(3600_000 - between);
+      const refreshed = await serve(early);
+      expect(mints).toBe(2);
+      expect(refreshed.token).not.toBe(first.token);
+      expect((await serve(late)).token).toBe(first.token);
+      for (const io of ios) io.advance(between - leadOf(byLead[0]!));
+      expect((await serve(late)).token).toBe(refreshed.token);
+      expect(mints).toBe(2);
+    } finally {
+      await Promise.all(ios.map((io) => io.cleanup()));
+      await redis.close();
+    }
+  });
+});
+
+describe("the lock's guards", () => {
+  it("an entry another process wrote between our first look and our lock is served: read again under the lock, no second mint", async () => {
+    const t = await setUp({ name: "", source: "ok", served: "other", mints: 0, written: "other" });
+    t.store.ensureDir();
+    // The other process mints and releases its lock just after our first read.
+    let reads = 0;
+    const store = Object.assign(new CacheStore(t.io.cacheDir, t.io.uid), {
+      read(this: CacheStore, key: string) {
+        const entry = CacheStore.prototype.read.call(this, key);
+        if (++reads === 1) writeEntry(t, OTHER, 3600);
+        return entry;
+      },
+    });
+    const acquired = await acquire({ store, key: t.key, policy: refreshPolicy(resolveSettings({}, t.io.env), t.io), deadline: Deadline.in(15_000, t.io.now), now: t.io.now, sleep: t.io.sleep, trace: (m) => t.traced.push(m) });
+    expect(acquired.kind).toBe("fresh");
+    expect(acquired.kind === "fresh" && acquired.entry.token).toBe(OTHER);
+    expect(reads).toBe(2);
+    expect(readdirSync(t.io.cacheDir).filter((f) => f.endsWith(".lock"))).toEqual([]);
+  });
+
+  it("a lock taken over while minting: the token is served, the entry the new holder wrote is not overwritten, the lock let go", async () => {
+    const t = await setUp({ name: "", source: "ok", served: "minted", mints: 1, written: "other" });
+    t.store.ensureDir();
+    writeEntry(t, OTHER, 3600);
+    let released = 0;
+    const lock: HeldLock = { stillHeld: () => false, release: async () => void released++ };
+    const settings = resolveSettings({}, t.io.env);
+    const source = chooseSource(settings, t.io) as NetworkSource;
+    const ctx = { io: t.io, settings, trace: (m: string) => t.traced.push(m), network: async () => fakeNetwork(t, "ok") };
+    const served = await mintOnMiss(ctx, { source, scope: SCOPE, key: t.key, store: t.store, acquired: { kind: "locked", lock }, deadline: Deadline.in(15_000, t.io.now) });
+    expect(served.token).toBe(t.minted[0]);
+    expect(t.mints).toBe(1);
+    expect(await entryToken(t)).toBe(OTHER);
+    expect(released).toBe(1);
+    expect(t.traced.join("\n")).toMatch(/the lock was taken over while minting; not writing the cache/);
+  });
+});
+
 describe.skipIf(process.getuid?.() !== 0)("the cache folder's creation race (needs root to make a folder another uid owns)", () => {
   it("a folder another user makes between the check and the creation gets no token: checked again after creating it", async () => {
     const t = await setUp({ name: "", source: "ok", served: "minted", mints: 1, written: "none" });
@@ -239,6 +350,10 @@ async function setUp(row: Row): Promise<Harness> {
     await utimes(`${t.entryPath}.lock`, at / 1000, at / 1000);
   }
   return t;
+}
+
+function leadOf(machine: string): number {
+  return refreshLeadMs({ marginMs: 300_000, machine: () => machine });
 }
 
 function identityOf(t: Pick<Harness, "io">): string {
