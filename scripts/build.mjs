@@ -13,6 +13,15 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+
+/** The commit `version` names: the short hash of HEAD, or "unknown" outside a git checkout. */
+function commit() {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: fileURLToPath(new URL("..", import.meta.url)), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || "unknown";
+  } catch {
+    return "unknown";
+  }
+}
 const args = new Set(process.argv.slice(2));
 
 const common = {
@@ -23,7 +32,7 @@ const common = {
   logLevel: "warning",
   legalComments: "none",
   minify: true,
-  define: { __VERSION__: JSON.stringify(pkg.version) },
+  define: { __VERSION__: JSON.stringify(pkg.version), __COMMIT__: JSON.stringify(commit()) },
   // import() of the miss path becomes a plain require(): Node's ESM loader costs ~5 ms at start.
   supported: { "dynamic-import": false },
 };

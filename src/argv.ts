@@ -3,7 +3,13 @@ import { OPTIONS } from "./options";
 import type { Flags } from "./settings";
 
 /** The commands for people; anything else in action position is git's (known or future) action. */
-const CLI_COMMANDS = ["token", "profiles", "install", "uninstall", "status", "cache", "grant", "help"];
+export const CLI_COMMANDS = ["token", "profiles", "install", "uninstall", "status", "cache", "grant", "version", "help"];
+
+/**
+ * On a helper line only, where `install --per-repo` writes it when it set `useHttpPath` itself: it
+ * records, in git's config, that the setting is install's to remove. The helper ignores it.
+ */
+export const PER_REPO_MARK = "--per-repo";
 
 export interface GitInvocation {
   action: string;
@@ -22,9 +28,10 @@ export function gitInvocation(argv: string[]): GitInvocation | undefined {
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: Object.fromEntries(
-        OPTIONS.map((o) => [o.flag, { type: o.value ? ("string" as const) : ("boolean" as const), multiple: o.multiple === true }]),
-      ),
+      options: {
+        ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: o.value ? ("string" as const) : ("boolean" as const), multiple: o.multiple === true }])),
+        [PER_REPO_MARK.slice(2)]: { type: "boolean" as const },
+      },
     });
   } catch {
     return undefined;

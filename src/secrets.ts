@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { HelperError } from "./errors";
 import { readRegularFile } from "./safe-files";
@@ -61,11 +62,48 @@ export function appKeyOrigin(env: Env): string | undefined {
 
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 
-/** A JSON file under $HOME; undefined when HOME is not absolute or the file does not exist. */
+/** The key files, as shown and where they are. */
+const KEY_FILES = [
+  [".vers", "keys.json"],
+  [".versrc"],
+] as const;
+
+/**
+ * Key files that exist and others can read (mode wider than 0600 for group or others): `status` warns.
+ * (One that others can write is not used at all: findVersKey refuses it.)
+ */
+export function keyFilesReadableByOthers(homedir: string): Array<{ shown: string; path: string; mode: string }> {
+  const out: Array<{ shown: string; path: string; mode: string }> = [];
+  for (const parts of KEY_FILES) {
+    const path = homeFile(homedir, ...parts);
+    const mode = path === undefined ? undefined : modeOf(path);
+    if (path !== undefined && mode !== undefined && mode & 0o044 && !(mode & 0o022)) out.push({ shown: `~/${parts.join("/")}`, path, mode: (mode & 0o777).toString(8) });
+  }
+  return out;
+}
+
+function modeOf(path: string): number | undefined {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? st.mode : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A JSON file under $HOME; undefined when HOME is not absolute or the file does not exist. A key file
+ * that group or others can write is not used: whoever can write it chooses which organisation's tokens
+ * this user's git gets.
+ */
 function readJsonFile(homedir: string, ...parts: string[]): unknown {
   const path = homeFile(homedir, ...parts);
   if (path === undefined) return undefined;
   const shown = `~/${parts.join("/")}`;
+  const mode = modeOf(path);
+  if (mode !== undefined && mode & 0o022) {
+    throw new HelperError("bad-setting", `${shown} (${path}) is writable by group or others (mode ${(mode & 0o777).toString(8)}), so its key is not used`, `run chmod 600 ${path}`);
+  }
   let text: string;
   try {
     text = readRegularFile(path, MAX_KEY_FILE_BYTES);

@@ -1,4 +1,4 @@
-import { errorLine, HelperError } from "../errors";
+import { errorLine } from "../errors";
 import type { Io } from "../io";
 import { QUIT } from "../protocol/format";
 import { secretsIn } from "../secrets";
@@ -9,7 +9,7 @@ import { runGet } from "./get";
 /**
  * git's actions. `get` exits 1 when configured but unable (and prints quit=1 with --strict);
  * `store` is a deliberate no-op (tokens are short-lived and `get` already cached this one);
- * `erase` and unknown actions always exit 0 (an unknown one typed at a terminal gets a hint).
+ * `erase` and unknown actions exit 0 (an unknown one typed at a terminal: exit 2 and the nearest command).
  */
 export async function runGitAction(action: string, flags: Flags, io: Io): Promise<number> {
   if (action === "get") {
@@ -29,7 +29,9 @@ export async function runGitAction(action: string, flags: Flags, io: Io): Promis
       io.stderr(errorLine(err, secretsIn(io.env)));
     }
   } else if (action !== "store" && io.stdinIsTTY) {
-    io.stderr(errorLine(new HelperError("bad-input", `unknown command "${action}"`, "see git-credential-vers --help")));
+    // Typed by a person: exit 2 and the nearest command (the CLI chunk knows the commands).
+    const { unknownCommand } = await import("../cli");
+    return unknownCommand(action, io);
   }
   return 0;
 }

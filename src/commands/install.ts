@@ -1,11 +1,14 @@
 import { cacheFolder } from "../cache/folder";
 import { credentialCacheAvailable, stopDaemons } from "../fast-path/daemons";
 import { fastPathLines } from "../fast-path/lines";
-import { gitConfig, type ConfigScope, type GitConfig } from "../git-config";
-import { helperValue, isOurs } from "../helper-lines";
+import { gitConfig, type GitConfig } from "../git-config";
+import { helperValue, isOurs, ourHelperWords } from "../helper-lines";
 import type { Io } from "../io";
 import { profilePermissions } from "../profiles";
 import { resolveHosts, type Flags } from "../settings";
+import { PER_REPO_MARK } from "../argv";
+import { installProblem, lineArgs, scopeOf, usage } from "./install-flags";
+import { wiredHostsIn } from "../status/wired-hosts";
 
 export interface InstallOptions {
   global?: boolean;
@@ -16,91 +19,109 @@ export interface InstallOptions {
   fastPath?: boolean;
 }
 
-interface Plan {
-  config: GitConfig;
-  scope: ConfigScope;
-  hosts: string[];
-  /** This helper's absolute path, and its --profile flag, if any. */
-  path: string;
-  profileArgs: string[];
-}
-
 /**
  * `install`: for each host, `credential.https://H.helper` gets an empty value (so a generic
- * `credential.helper=store` cannot capture our short-lived tokens), then the fast path — git's
- * credential-cache daemon, then this helper (fast-path/lines.ts) — or, with --no-fast-path or where
- * git has no credential-cache, this helper alone. Each line names its host (--host H), so the helper
- * answers for exactly the host it is wired for. `useHttpPath = true` with --per-repo. Idempotent.
+ * `credential.helper=store` cannot capture our short-lived tokens), then the fast path (fast-path/lines.ts)
+ * — or, with --no-fast-path or where git has no credential-cache, this helper alone. Each line names its
+ * host (--host H) and carries every setting flag given (anything it cannot carry is refused, exit 2), so
+ * git runs the helper as it was installed. With --per-repo, `useHttpPath = true` — and, when install is
+ * what set it, `--per-repo` on the line, so that uninstall knows the setting is ours. Idempotent.
  */
-export async function runInstall(io: Io, flags: Flags, options: InstallOptions): Promise<void> {
-  const plan = makePlan(io, flags, options);
+export async function runInstall(io: Io, flags: Flags, options: InstallOptions): Promise<number> {
+  const refused = installProblem(flags, options);
+  if (refused) return usage(io, refused);
+  const scope = scopeOf(options);
+  const config = gitConfig(io.env, io.cwd, scope);
+  const hosts = resolveHosts({ host: flags.host }, io.env);
+  if (flags.profile) profilePermissions(flags.profile);
   let fast = options.fastPath !== false;
   if (fast && !(await credentialCacheAvailable(io.env, cacheFolder(io).dir))) {
     io.stdout("git credential-cache is not available here (git without Unix sockets): writing the plain helper line\n");
     fast = false;
   }
-  for (const host of plan.hosts) {
-    const args = ["--host", host, ...plan.profileArgs];
-    const ours = fast ? fastPathLines(plan.path, args) : [helperValue(plan.path, args)];
+  for (const host of hosts) {
     const key = `credential.https://${host}.helper`;
-    const values = await plan.config.getAll(key);
-    const wanted = [...withoutOurs(values, plan.path), "", ...ours];
+    const values = await config.getAll(key);
+    const { kept, removed } = withoutOurs(values, io.helperPath);
+    const setPathBefore = removed.some((line) => marksPerRepo(line, io.helperPath));
+    const pathKey = `credential.https://${host}.useHttpPath`;
+    const pathValues = await config.getAll(pathKey);
+    // useHttpPath is ours when install set it before, or when it is not already the user's "true".
+    const ownsPath = options.perRepo === true && (setPathBefore || pathValues.join() !== "true");
+    const args = [...lineArgs(host, flags), ...(ownsPath ? [PER_REPO_MARK] : [])];
+    const ours = fast ? fastPathLines(io.helperPath, args) : [helperValue(io.helperPath, args)];
+    const wanted = [...kept, "", ...ours];
     if (sameList(values, wanted)) {
-      io.stdout(`${host}: already installed (${plan.scope})\n`);
+      io.stdout(`${host}: already installed (${scope} config)\n`);
     } else {
-      await rewrite(plan.config, key, wanted);
-      io.stdout(`${host}: git now asks ${fast ? "the fast path (git credential-cache), then " : ""}${helperValue(plan.path, args)} (${plan.scope} config)\n`);
+      await rewrite(config, key, wanted);
+      io.stdout(`${host}: git now asks ${fast ? "the fast path (git credential-cache), then " : ""}${helperValue(io.helperPath, args)} (${scope} config)\n`);
     }
-    if (options.perRepo) await setUseHttpPath(plan.config, host);
+    if (ownsPath && pathValues.join() !== "true") await rewrite(config, pathKey, ["true"]);
+    // Installed again without --per-repo: the useHttpPath an earlier install set goes with its line.
+    if (!options.perRepo && setPathBefore && pathValues.join() === "true") await config.unsetAll(pathKey);
   }
+  return 0;
 }
 
-/** `uninstall`: removes what install wrote (with the same flags), either form, and nothing else; stops the fast path's daemons. */
-export async function runUninstall(io: Io, flags: Flags, options: InstallOptions): Promise<void> {
-  const plan = makePlan(io, flags, options);
-  for (const host of plan.hosts) {
+/**
+ * `uninstall`: removes what install wrote, in either form and whatever its flags: our lines, the one
+ * empty reset install put directly before them, the useHttpPath install set (the line says so), and the
+ * section when nothing is left in it. A reset or useHttpPath of the user's stays. Without --host, every
+ * host wired in that scope. Stops the fast path's daemons.
+ */
+export async function runUninstall(io: Io, flags: Flags, options: InstallOptions): Promise<number> {
+  const refused = installProblem({}, options);
+  if (refused) return usage(io, refused);
+  const scope = scopeOf(options);
+  const config = gitConfig(io.env, io.cwd, scope);
+  const hosts = flags.host?.length ? resolveHosts({ host: flags.host }, io.env) : await wiredHostsIn(config, io.helperPath);
+  if (hosts.length === 0) io.stdout(`nothing to remove: no host is wired to this helper in the ${scope} config\n`);
+  for (const host of hosts) {
     const key = `credential.https://${host}.helper`;
-    const values = await plan.config.getAll(key);
-    const kept = withoutOurs(values, plan.path);
-    if (!sameList(values, kept)) await rewrite(plan.config, key, kept);
+    const values = await config.getAll(key);
+    const { kept, removed } = withoutOurs(values, io.helperPath);
+    if (removed.length) await rewrite(config, key, kept);
     const pathKey = `credential.https://${host}.useHttpPath`;
-    if (options.perRepo && (await plan.config.getAll(pathKey)).join() === "true") await plan.config.unsetAll(pathKey);
-    const left = await plan.config.getRegexp(`^credential\\.https://${escapeRegex(host)}\\.`);
-    if (left.length === 0) await plan.config.removeSection(`credential.https://${host}`);
-    io.stdout(sameList(values, kept) ? `${host}: was not installed (${plan.scope})\n` : `${host}: removed (${plan.scope} config)\n`);
+    if (removed.some((line) => marksPerRepo(line, io.helperPath)) && (await config.getAll(pathKey)).join() === "true") await config.unsetAll(pathKey);
+    const left = await config.getRegexp(`^credential\\.https://${escapeRegex(host)}\\.`);
+    if (left.length === 0) await config.removeSection(`credential.https://${host}`);
+    io.stdout(removed.length ? `${host}: removed (${scope} config)\n` : `${host}: was not installed (${scope} config)\n`);
   }
   const folder = cacheFolder(io);
   if (!folder.problem) await stopDaemons(folder.dir, io.env);
+  return 0;
 }
 
-function makePlan(io: Io, flags: Flags, options: InstallOptions): Plan {
-  const scope: ConfigScope = options.system ? "system" : options.local ? "local" : "global";
-  const hosts = resolveHosts({ host: flags.host }, io.env);
-  if (flags.profile) profilePermissions(flags.profile);
-  return { config: gitConfig(io.env, io.cwd, scope), scope, hosts, path: io.helperPath, profileArgs: flags.profile ? ["--profile", flags.profile] : [] };
-}
-
-/** The list without any line of ours (plain, fast path, whatever its flags) and the empty reset directly before them. */
-function withoutOurs(values: string[], helperPath: string): string[] {
-  const out: string[] = [];
+/**
+ * The list without our lines (plain, fast path, whatever their flags), and without the one empty reset
+ * directly before each run of them — install always writes its own reset there, so a reset of the
+ * user's before it (or anywhere else) stays.
+ */
+function withoutOurs(values: string[], helperPath: string): { kept: string[]; removed: string[] } {
+  const kept: string[] = [];
+  const removed: string[] = [];
+  let inRun = false;
   for (const value of values) {
     if (isOurs(value, helperPath)) {
-      if (out.at(-1) === "") out.pop();
+      if (!inRun && kept.at(-1) === "") kept.pop();
+      inRun = true;
+      removed.push(value);
       continue;
     }
-    out.push(value);
+    inRun = false;
+    kept.push(value);
   }
-  return out;
+  return { kept, removed };
+}
+
+function marksPerRepo(line: string, helperPath: string): boolean {
+  return ourHelperWords(line, helperPath)?.includes(PER_REPO_MARK) ?? false;
 }
 
 async function rewrite(config: GitConfig, key: string, values: string[]): Promise<void> {
   await config.unsetAll(key);
   for (const value of values) await config.add(key, value);
-}
-
-async function setUseHttpPath(config: GitConfig, host: string): Promise<void> {
-  const key = `credential.https://${host}.useHttpPath`;
-  if ((await config.getAll(key)).join() !== "true") await rewrite(config, key, ["true"]);
 }
 
 function sameList(a: string[], b: string[]): boolean {

@@ -27,6 +27,8 @@ export interface Status {
   version: string;
   ok: boolean;
   problems: Problem[];
+  /** What does not stop git but should be fixed (a key file others can read). */
+  warnings: Problem[];
   source: Record<string, string | null>;
   /** The grant source only: every grant held. */
   grants?: GrantSummary[];
@@ -35,7 +37,8 @@ export interface Status {
   /** The fleet tier, when VERS_REDIS_URL is set: the URL (password hidden), and whether Redis answers. */
   fleet: { url: string; reachable: boolean; problem: string | null } | null;
   git: HostWiring[];
-  check?: { ok: boolean; ms: number; message: string };
+  /** `--check`: what minting did, or what failed (`message`) and what to do about it (`fix`). */
+  check?: { ok: boolean; ms: number; message: string; fix?: string };
 }
 
 export interface EntryStatus {
@@ -53,7 +56,7 @@ export interface EntryStatus {
 }
 
 /** Everything `status` shows but the check, with the problems found on the way, and the sources `--check` mints from (each grant held). */
-export async function collectStatus(io: Io, settings: Settings, problems: Problem[]): Promise<{ status: Omit<Status, "ok">; sources: NetworkSource[] }> {
+export async function collectStatus(io: Io, settings: Settings, problems: Problem[]): Promise<{ status: Omit<Status, "ok" | "warnings">; sources: NetworkSource[] }> {
   const { sources, summary, grants } = describeSource(io, settings, problems);
   const { cache, keys } = describeCache(io, settings, problems);
   const fleet = await describeFleet(settings, sources, keys, cache.entries, problems);
@@ -61,6 +64,7 @@ export async function collectStatus(io: Io, settings: Settings, problems: Proble
   const git = await Promise.all(settings.hosts.map((host) => hostWiring(config, host, io.helperPath, io.env, io.cwd)));
   for (const w of git) {
     if (!w.wired) problems.push({ what: `git is not wired to this helper for https://${w.host}`, fix: `run git-credential-vers install --host ${w.host}` });
+    else if (w.commandProblem) problems.push({ what: `git runs ${w.command} for https://${w.host}, but ${w.commandProblem}`, fix: `run git-credential-vers install --host ${w.host} again from where the helper now is` });
     else if (!w.answersFor.includes(w.host)) problems.push({ what: `git asks this helper for https://${w.host}, but as wired it answers only for ${w.answersFor.join(", ") || "no host"}`, fix: `run git-credential-vers install --host ${w.host}` });
     else if (w.others.length) problems.push({ what: `git also runs ${w.others.join(", ")} for https://${w.host}, which may store or shadow our tokens`, fix: `run git-credential-vers install --host ${w.host} (it adds an empty reset before this helper)` });
   }

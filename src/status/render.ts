@@ -33,12 +33,13 @@ export function renderStatus(s: Status, color: boolean): string {
   if (s.fleet) row("fleet", `${s.fleet.url}  ${s.fleet.reachable ? green("reachable") : red(`not usable: ${s.fleet.problem ?? "unknown"}`)}`);
   for (const name of c.unreadable) lines.push(`  ${dim(`${name}: unreadable, treated as a miss`)}`);
   for (const w of s.git) {
-    const state = !w.wired ? red("not wired") : !w.answersFor.includes(w.host) ? red(`wired, but the helper answers only for ${w.answersFor.join(", ") || "no host"}`) : w.others.length ? red(`wired, but also ${w.others.join(", ")}`) : green("wired");
+    const state = !w.wired ? red("not wired") : w.commandProblem ? red(`wired, but ${w.commandProblem}`) : !w.answersFor.includes(w.host) ? red(`wired, but the helper answers only for ${w.answersFor.join(", ") || "no host"}`) : w.others.length ? red(`wired, but also ${w.others.join(", ")}`) : green("wired");
     const path = !w.wired ? "" : w.fastPath ? dim(` (fast path: ${w.daemonToken ? `its daemon holds ${w.daemonToken}` : "no token held yet"})`) : dim(" (plain line, no fast path)");
     row("git", `https://${w.host}: ${state}${path}`);
   }
   if (s.check) row("check", s.check.ok ? green(`${s.check.message} in ${s.check.ms} ms`) : red(s.check.message));
   for (const p of s.problems) lines.push(`${red("problem")}  ${p.what} (${p.fix})`);
+  for (const w of s.warnings) lines.push(`${paint(33)("warning")}  ${w.what} (${w.fix})`);
   if (s.ok) lines.push(green("ok"));
   return lines.join("\n") + "\n";
 }

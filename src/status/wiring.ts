@@ -5,6 +5,7 @@ import { flagValues, isOurs, ourHelperWords } from "../helper-lines";
 import type { Env } from "../io";
 import { normalizeHost, resolveHosts } from "../settings";
 import { redact } from "../trace";
+import { commandProblem } from "./helper-runs";
 
 export interface HostWiring {
   host: string;
@@ -19,6 +20,9 @@ export interface HostWiring {
   answersFor: string[];
   /** What the fast path's daemon answers for the host, redacted; null when it answers nothing (not started, or nothing held yet). */
   daemonToken: string | null;
+  /** The helper program our line runs (its path, or a bare name), and why git cannot run it (null when it can, or when not wired). */
+  command: string | null;
+  commandProblem: string | null;
 }
 
 /**
@@ -47,6 +51,8 @@ export async function hostWiring(config: GitConfig, host: string, helperPath: st
     fastPath: daemonLine !== undefined,
     answersFor: words ? answeredHosts(words, env) : [],
     daemonToken: token === undefined ? null : redact(token),
+    command: words?.[0] ?? null,
+    commandProblem: (words && commandProblem(words[0]!, env)) ?? null,
   };
 }
 

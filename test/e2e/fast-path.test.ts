@@ -724,15 +724,15 @@ describe("rough edges of these commands", () => {
     }
   });
 
-  it("a mistyped command exits 0 silently when stdin is not a terminal, with one hint line when it is", async () => {
+  it("a mistyped command exits 0 silently when stdin is not a terminal; at a terminal, exit 2 and one hint line", async () => {
     const t = await newEnv();
     const piped = await helper(t, ["frobnicate"], "protocol=https\nhost=github.com\n\n");
     expect(piped).toMatchObject({ code: 0, stdout: "", stderr: "" });
 
-    // At a terminal (script gives it a pty), one hint line.
+    // At a terminal (script gives it a pty), exit 2 and one hint line (issue 18).
     const command = `${HELPER_BIN} frobnicate`;
     const tty = await run("script", ["-qec", command, "/dev/null"], { env: t.env, cwd: t.home });
-    expect(tty.code).toBe(0);
+    expect(tty.code).toBe(2);
     expect(tty.stdout.trim().split(/\r?\n/)).toEqual(['git-credential-vers: unknown command "frobnicate" (see git-credential-vers --help)']);
   });
 });

@@ -6,7 +6,8 @@ import { copyFile, mkdir, readFile, symlink, writeFile } from "node:fs/promises"
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { git, helper, HELPER_BIN, run, type TestEnv } from "./harness";
-import { CHUNKS_OBSERVABLE, expectInstalled, ok, requestsDuring, tempEnvs, useServers } from "./fixtures";
+import { CHUNKS_OBSERVABLE, expectInstalled, lines, ok, requestsDuring, tempEnvs, useServers } from "./fixtures";
+import { ourHelperWords } from "../../src/helper-lines";
 
 const servers = useServers({ repos: ["acme/a"] });
 
@@ -90,7 +91,8 @@ describe("install", () => {
 
     ok(await helper(t, ["install", ...flags]), "install");
     const section = `credential.https://${servers.gitHost.host}`;
-    expectInstalled(await valuesIn(t, globalFile(t), `${section}.helper`), [HELPER_BIN, "--host", servers.gitHost.host, "--profile", "clone"]);
+    // --per-repo on the line records that install set useHttpPath, so uninstall knows it is its to remove.
+    expectInstalled(await valuesIn(t, globalFile(t), `${section}.helper`), [HELPER_BIN, "--host", servers.gitHost.host, "--profile", "clone", "--per-repo"]);
     expect(await valuesIn(t, globalFile(t), `${section}.useHttpPath`)).toEqual(["true"]);
 
     // git runs what install wrote: one repository, profile clone.
@@ -156,5 +158,109 @@ describe("install", () => {
     ok(await helper(noHost, ["install", "--global"]), "install (default host)");
     expectInstalled(await valuesIn(u, globalFile(u), "credential.https://github.com.helper"), [HELPER_BIN, "--host", "github.com"]);
     expect(await valuesIn(u, globalFile(u), `credential.https://${servers.gitHost.host}.helper`)).toEqual([]);
+  });
+});
+
+/** The words (path and flags) of the helper our line runs for a host, read back from a config file. */
+async function ourWords(t: TestEnv, file: string, host: string): Promise<string[]> {
+  const values = await valuesIn(t, file, `credential.https://${host}.helper`);
+  const words = values.map((v) => ourHelperWords(v, HELPER_BIN)).filter((w) => w !== undefined);
+  expect(words, values.join("\n")).toHaveLength(1);
+  return words[0]!;
+}
+
+/** A refusal of the command line: exit 2, nothing on stdout, one line on stderr. */
+function expectRefused(r: { code: number | null; stdout: string; stderr: string }, pattern: RegExp): void {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stdout).toBe("");
+  expect(lines(r.stderr), r.stderr).toHaveLength(1);
+  expect(r.stderr).toMatch(pattern);
+}
+
+describe("install: every setting flag is written onto the line, or refused (issue 18)", () => {
+  it("--base-url, --timeout and --strict go onto the line, and git runs the helper with them", async () => {
+    // The environment's broker URL points at a closed port: only the flag on the line reaches the broker.
+    const t = await newEnv({ VERS_BASE_URL: "http://127.0.0.1:9" });
+    const host = servers.gitHost.host;
+    ok(await helper(t, ["install", "--global", "--host", host, "--base-url", servers.broker.url, "--timeout", "20", "--strict"]), "install");
+    const words = await ourWords(t, globalFile(t), host);
+    expect(words.join(" ")).toContain(`--base-url ${servers.broker.url}`);
+    expect(words.join(" ")).toContain("--timeout 20");
+    expect(words).toContain("--strict");
+
+    const mintsBefore = servers.broker.mints;
+    ok(await git(t, ["clone", "-q", servers.repo("acme/a"), join(t.home, "a")]), "clone through the installed --base-url");
+    expect(servers.broker.mints - mintsBefore).toBe(1);
+
+    // Installing again with other settings replaces the line; the same ones again change nothing.
+    const again = ok(await helper(t, ["install", "--global", "--host", host, "--base-url", servers.broker.url]), "install without --timeout");
+    expect(again.stdout).not.toContain("already installed");
+    expect((await ourWords(t, globalFile(t), host)).join(" ")).not.toContain("--timeout");
+    expect(ok(await helper(t, ["install", "--global", "--host", host, "--base-url", servers.broker.url]), "install again").stdout).toContain("already installed");
+  });
+
+  it("refuses two config scopes, a bad value, and a Redis password (naming VERS_REDIS_URL), writing nothing", async () => {
+    const t = await newEnv();
+    const systemFile = join(t.home, "system-gitconfig");
+    const withSystem: TestEnv = { ...t, env: { ...t.env, GIT_CONFIG_SYSTEM: systemFile } };
+    expectRefused(await helper(withSystem, ["install", "--global", "--system"]), /--global and --system/);
+    expectRefused(await helper(withSystem, ["uninstall", "--system", "--local"]), /--system and --local/);
+    expectRefused(await helper(t, ["install", "--timeout", "0"]), /--timeout/);
+    expectRefused(await helper(t, ["install", "--source", "vault"]), /unknown token source "vault"/);
+    const password = "s3cret-redis-password";
+    const r = await helper(t, ["install", "--redis-url", `redis://:${password}@127.0.0.1:6379/0`]);
+    expectRefused(r, /VERS_REDIS_URL/);
+    expect(r.stderr).not.toContain(password);
+    expect(await readOrEmpty(globalFile(t))).toBe("");
+    expect(await readOrEmpty(systemFile)).toBe("");
+  });
+});
+
+describe("uninstall removes exactly what install wrote (issue 18)", () => {
+  const host = () => servers.gitHost.host;
+
+  it("keeps the user's own empty reset (else credential.helper=store would save our tokens)", async () => {
+    const t = await newEnv();
+    ok(await git(t, ["config", "--global", "credential.helper", "store"]), "git config store");
+    ok(await git(t, ["config", "--global", `credential.https://${host()}.helper`, ""]), "the user's own reset");
+    const before = await readFile(globalFile(t), "utf8");
+    ok(await helper(t, ["install", "--global", "--host", host()]), "install");
+    ok(await helper(t, ["install", "--global", "--host", host()]), "install again");
+    ok(await helper(t, ["uninstall", "--global", "--host", host()]), "uninstall");
+    expect(await valuesIn(t, globalFile(t), `credential.https://${host()}.helper`)).toEqual([""]);
+    expect(await readFile(globalFile(t), "utf8")).toBe(before);
+  });
+
+  it("keeps a useHttpPath the user set before install --per-repo, with or without uninstall --per-repo", async () => {
+    for (const uninstallFlags of [[], ["--per-repo"]]) {
+      const t = await newEnv();
+      ok(await git(t, ["config", "--global", `credential.https://${host()}.useHttpPath`, "true"]), "the user's useHttpPath");
+      const before = await readFile(globalFile(t), "utf8");
+      ok(await helper(t, ["install", "--global", "--host", host(), "--per-repo"]), "install --per-repo");
+      ok(await helper(t, ["uninstall", "--global", "--host", host(), ...uninstallFlags]), "uninstall");
+      expect(await readFile(globalFile(t), "utf8"), uninstallFlags.join(" ")).toBe(before);
+    }
+  });
+
+  it("after install --per-repo, a plain uninstall (no --host) removes the useHttpPath install set", async () => {
+    const t = await newEnv();
+    ok(await git(t, ["config", "--global", "credential.helper", "store"]), "git config store");
+    const before = await readFile(globalFile(t), "utf8");
+    ok(await helper(t, ["install", "--global", "--host", host(), "--per-repo"]), "install --per-repo");
+    expect(await valuesIn(t, globalFile(t), `credential.https://${host()}.useHttpPath`)).toEqual(["true"]);
+    ok(await helper(t, ["install", "--global", "--host", host(), "--per-repo"]), "install --per-repo again");
+    const noHost: TestEnv = { ...t, env: { ...t.env } };
+    delete noHost.env.VERS_GITHUB_HOST;
+    const r = ok(await helper(noHost, ["uninstall"]), "uninstall");
+    expect(r.stdout).toContain(`${host()}: removed`);
+    expect(await valuesIn(t, globalFile(t), `credential.https://${host()}.useHttpPath`)).toEqual([]);
+    expect(withoutEmptySections(await readFile(globalFile(t), "utf8"))).toBe(before);
+  });
+
+  it("install without --per-repo after install --per-repo takes back the useHttpPath it set", async () => {
+    const t = await newEnv();
+    ok(await helper(t, ["install", "--global", "--host", host(), "--per-repo"]), "install --per-repo");
+    ok(await helper(t, ["install", "--global", "--host", host()]), "install");
+    expect(await valuesIn(t, globalFile(t), `credential.https://${host()}.useHttpPath`)).toEqual([]);
   });
 });

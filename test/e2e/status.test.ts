@@ -2,21 +2,22 @@
  * `status [--json] [--check]` and `cache clear`: what is configured, where the key came from, the
  * cache and its entries (tokens redacted), whether git is wired; exit 1 when something is wrong.
  */
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, symlink, writeFile, copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { credentialFill, helper, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
-import { ok, tempEnvs, useServers } from "./fixtures";
+import { credentialFill, git, helper, HELPER_BIN, run, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
+import { CHUNKS_OBSERVABLE, ok, tempEnvs, useServers } from "./fixtures";
 
 interface StatusJson {
   version: string;
   ok: boolean;
   problems: Array<{ what: string; fix: string }>;
+  warnings: Array<{ what: string; fix: string }>;
   source: Record<string, string | null>;
   settings: { hosts: string[] };
   cache: { dir: string; mode: string | null; entries: Array<{ state: string; token: string }> };
-  git: Array<{ host: string; wired: boolean }>;
-  check?: { ok: boolean; message: string };
+  git: Array<{ host: string; wired: boolean; command: string | null; commandProblem: string | null }>;
+  check?: { ok: boolean; message: string; fix?: string };
 }
 
 const servers = useServers({ gitHost: true });
@@ -170,6 +171,95 @@ describe("status", () => {
     expect(s.source.kind).toBe("broker");
     expect(s.source.keyFrom).toBe(origin);
     expectNoSecrets(r, token, servers.apiKey);
+  });
+});
+
+describe("status tells the truth (issue 18)", () => {
+  it("lists every host install wired, from the system, global and local config", async () => {
+    const t = await made();
+    const env: Record<string, string> = { ...t.env, GIT_CONFIG_SYSTEM: join(t.home, "system-gitconfig") };
+    delete env.GIT_CONFIG_NOSYSTEM;
+    delete env.VERS_GITHUB_HOST;
+    const u: TestEnv = { ...t, env };
+    const repo = join(t.home, "repo");
+    ok(await git(u, ["init", "-q", repo]), "git init");
+    ok(await helper(u, ["install", "--system", "--host", "system.example"]), "install --system");
+    ok(await helper(u, ["install", "--global", "--host", "global.example"]), "install --global");
+    ok(await run(HELPER_BIN, ["install", "--local", "--host", "local.example"], { env, cwd: repo }), "install --local");
+    const r = await run(HELPER_BIN, ["status", "--json"], { env, cwd: repo });
+    const s = JSON.parse(r.stdout) as StatusJson;
+    expect(s.git.map((w) => w.host).sort()).toEqual(["global.example", "local.example", "system.example"]);
+    expect(s.git.every((w) => w.wired)).toBe(true);
+    expect(s.settings.hosts.sort()).toEqual(["global.example", "local.example", "system.example"]);
+    expect(r.code, problemText(s)).toBe(0);
+  });
+
+  it("a wired helper that is missing or not executable: exit 1, the path named", async () => {
+    const t = await made();
+    const linked = join(t.home, "tools", "git-credential-vers");
+    await mkdir(join(t.home, "tools"));
+    await (CHUNKS_OBSERVABLE ? symlink(HELPER_BIN, linked) : copyFile(HELPER_BIN, linked));
+    ok(await run(linked, ["install", "--global"], { env: t.env, cwd: t.home }), "install from the tools folder");
+    ok(await helper(t, ["status"]), "status while the helper is there");
+
+    await rm(linked);
+    let { r, s } = await statusJson(t);
+    expect(r.code).toBe(1);
+    expect(s.git[0]!.command).toBe(linked);
+    expect(problemText(s)).toContain(`${linked} is missing`);
+    expect((await helper(t, ["status"])).stdout).toContain(`${linked} is missing`);
+
+    await writeFile(linked, "#!/bin/sh\n", { mode: 0o644 });
+    ({ r, s } = await statusJson(t));
+    expect(r.code).toBe(1);
+    expect(problemText(s)).toContain(`${linked} is not executable`);
+  });
+
+  it("--check caches the token it mints: the next git operation mints nothing", async () => {
+    const t = await installedEnv();
+    const mintsBefore = servers.broker.mints;
+    ok(await helper(t, ["status", "--check"]), "status --check");
+    await getToken(t);
+    expect(servers.broker.mints - mintsBefore).toBe(1);
+  });
+
+  it("--check with a bad key: the advice is not 'run status', and --json keeps the fix in fix", async () => {
+    const t = await installedEnv();
+    servers.broker.setMode("401");
+    const { r, s } = await statusJson(t, ["--check"]);
+    expect(r.code).toBe(1);
+    const problem = s.problems.find((p) => p.what.includes("HTTP 401"));
+    expect(problem, problemText(s)).toBeDefined();
+    expect(problem!.what).toBe("the broker rejected VERS_API_KEY (HTTP 401)");
+    expect(problem!.fix).toContain("env VERS_API_KEY");
+    expect(s.check?.message).toBe(problem!.what);
+    const human = await helper(t, ["status", "--check"]);
+    expect(human.code).toBe(1);
+    for (const out of [r.stdout, human.stdout]) expect(out).not.toMatch(/git-credential-vers status/);
+  });
+
+  it("a key file others can write is not used (chmod 600); one others can read is a warning", async () => {
+    const t = await installedEnv({ apiKey: undefined });
+    const file = join(t.home, ".vers", "keys.json");
+    await mkdir(join(t.home, ".vers"), { recursive: true, mode: 0o700 });
+    await writeFile(file, JSON.stringify({ keys: { VERS_API_KEY: servers.apiKey } }), { mode: 0o600 });
+    await chmod(file, 0o664);
+    const mintsBefore = servers.broker.mints;
+    const fill = await credentialFill(t, { protocol: "https", host: servers.gitHost.host });
+    expect(fill.stdout).not.toMatch(/^password=/m);
+    expect(fill.stderr).toContain(`chmod 600 ${file}`);
+    expect(servers.broker.mints - mintsBefore).toBe(0);
+    let { r, s } = await statusJson(t);
+    expect(r.code).toBe(1);
+    expect(problemText(s)).toContain(`chmod 600 ${file}`);
+
+    await chmod(file, 0o644);
+    ({ r, s } = await statusJson(t));
+    expect(r.code, problemText(s)).toBe(0);
+    expect(s.source.keyFrom).toBe("~/.vers/keys.json");
+    expect(s.warnings.map((w) => `${w.what} (${w.fix})`).join("\n")).toContain(`chmod 600 ${file}`);
+    expect((await helper(t, ["status"])).stdout).toMatch(/^warning .*readable by group or others/m);
+    expectNoSecrets(r, servers.apiKey);
   });
 });
 

@@ -34,6 +34,22 @@ async function httpsStatus(url: string, token: string): Promise<number> {
 }
 
 describe("token", () => {
+  it("--repo HOST/owner/repo works for a HOST install wired, without VERS_GITHUB_HOST (issue 18)", async () => {
+    const t = await env();
+    const u = { ...t, env: { ...t.env } };
+    delete u.env.VERS_GITHUB_HOST;
+    ok(await helper(u, ["install", "--global", "--host", servers.gitHost.host, "--profile", "clone"]), "install");
+    const requests = await requestsDuring(servers.broker, async () => {
+      const r = ok(await helper(u, ["token", "--repo", `${servers.gitHost.host}/acme/a`]), "token --repo HOST/acme/a");
+      expect(servers.broker.registry.lookup(r.stdout.trim())).toBeDefined();
+    });
+    // As git's own get would ask: the line's --profile, one repository.
+    expect(requests.map((r) => r.json)).toEqual([{ repositories: ["a"], permissions: { contents: "read" } }]);
+    const other = await helper(u, ["token", "--repo", "other.example/acme/a"]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain("not configured");
+  });
+
   it("prints the token alone and a newline", async () => {
     const t = await env();
     const mintsBefore = servers.broker.mints;
