@@ -59,5 +59,5 @@ export async function underGrantLock<T>(io: LockIo, trace: Trace, grant: Grant, 
 /** The held copy of `grant` (same lineage, or same endpoint and grant id), as it is now; else `grant` itself (a grant git presented). */
 export function currentGrant(held: HeldGrants, grant: Grant): Grant {
   const id = grantIdOf(grant.refreshToken.value);
-  return held.grants.find((g) => sameLineage(g, grant) || (g.tokenEndpoint === grant.tokenEndpoint && grantIdOf(g.refreshToken.value) === id)) ?? grant;
+  return held.grants.find((g) => sameLineage(g, grant)) ?? held.grants.find((g) => g.tokenEndpoint === grant.tokenEndpoint && grantIdOf(g.refreshToken.value) === id) ?? grant;
 }

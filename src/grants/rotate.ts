@@ -53,7 +53,8 @@ export function rotatedFrom(old: Grant, refreshToken: string): Grant {
 export function withRotation(grants: Grant[], old: Grant, refreshToken: string): { grants: Grant[]; kept: boolean } {
   const rotated = rotatedFrom(old, refreshToken);
   const oldId = grantIdOf(old.refreshToken.value);
-  const at = grants.findIndex((g) => sameLineage(g, old) || (g.tokenEndpoint === old.tokenEndpoint && grantIdOf(g.refreshToken.value) === oldId));
+  const byLineage = grants.findIndex((g) => sameLineage(g, old));
+  const at = byLineage >= 0 ? byLineage : grants.findIndex((g) => g.tokenEndpoint === old.tokenEndpoint && grantIdOf(g.refreshToken.value) === oldId);
   if (at >= 0) {
     const held = grants[at]!;
     const next = rotatedFrom(held, refreshToken);
