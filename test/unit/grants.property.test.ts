@@ -47,7 +47,7 @@ const fileText = fc.oneof(
   { weight: 2, arbitrary: fc.tuple(fc.array(validEntry, { maxLength: 2 }), badEntry).map(([g, b]) => JSON.stringify({ grants: [...g, b] })) },
   { weight: 1, arbitrary: fc.constantFrom("", "{", "[]", '{"grants":{}}', "null") },
 );
-const hosts = fc.constantFrom(["github.com"], ["ghe.example.com"], ["github.com", "ghe.example.com"], ["ghe.example.com", "github.com"]);
+const hosts = fc.constantFrom<string[]>(["github.com"], ["ghe.example.com"], ["github.com", "ghe.example.com"], ["ghe.example.com", "github.com"]);
 const envGrant = fc.option(fc.record({ VERS_REFRESH_TOKEN: refreshToken, VERS_TOKEN_ENDPOINT: fc.constant(ENDPOINT), VERS_GRANT_REPOSITORY: fc.constantFrom(...REPOS) }), { nil: undefined });
 
 let io: FakeIo;
@@ -59,7 +59,7 @@ afterAll(async () => io?.cleanup());
 
 type Outcome = { grant: Grant } | { error: string };
 
-function choose(configured: string[], scope: Scope, presented: string | undefined): { outcome: Outcome; source?: SourceConfig } {
+function choose(configured: readonly string[], scope: Scope, presented: string | undefined): { outcome: Outcome; source?: SourceConfig } {
   const settings = resolveSettings({ source: "grant" }, io.env);
   try {
     const source = chooseSource(settings, io, { scope, refreshToken: presented });
