@@ -1,12 +1,12 @@
 import { hash64 } from "./hash";
 import { HelperError } from "./errors";
 import { grantFor, grantScope, type GrantRequest } from "./grants/choose";
-import { grantIdentity, isRefreshGrant, type Grant } from "./grants/grant";
+import { describeGrant, grantHost, grantIdentity, isRefreshGrant, type Grant } from "./grants/grant";
 import { heldGrants, type HeldGrants } from "./grants/held";
 import type { Env, Io } from "./io";
 import type { Scope } from "./scope";
 import { findStaticToken, findVersKey, homeFile, type Secret } from "./secrets";
-import { normalizeBaseUrl, type Settings } from "./settings";
+import { normalizeBaseUrl, normalizeHost, type Settings } from "./settings";
 import { hasControlCharacter } from "./text";
 
 /**
@@ -40,6 +40,46 @@ export function chooseSource(settings: Settings, io: SourceIo, request?: GrantRe
 
 export function grantSource(grant: Grant): Extract<SourceConfig, { kind: "grant" }> {
   return { kind: "grant", identity: grantIdentity(grant), grant };
+}
+
+/**
+ * The one host a source's tokens go to (the SPEC's "one host per source"). With one configured host,
+ * the source serves that host (a grant that records another host excepted: it serves only that one).
+ * With several: the broker, whose API carries no host, and a static token serve the first listed; the
+ * GitHub App the host of its GITHUB_API_URL; a grant the host it was issued for (grantHost). A pure
+ * function of the source and the hosts, so that commands that count more hosts as configured can call it.
+ */
+export function servedHost(source: SourceConfig, hosts: readonly string[]): string {
+  if (source.kind === "grant") return grantHost(source.grant, hosts);
+  if (hosts.length === 1) return hosts[0]!;
+  return source.kind === "github-app" ? apiHost(source.apiUrl) : hosts[0]!;
+}
+
+/** The git host of a GitHub API URL: https://api.github.com → github.com, https://H/api/v3 → H, api.X → X. */
+export function apiHost(apiUrl: string): string {
+  const host = normalizeHost(new URL(apiUrl).host);
+  return host.startsWith("api.") ? host.slice("api.".length) : host;
+}
+
+/**
+ * The error for a request to `host` that `source` does not serve, or undefined when it does. The
+ * pipeline calls this once, after choosing the source and before the cache or the network: a token
+ * never goes to a host other than the one its source mints for.
+ */
+export function hostRefusal(source: SourceConfig, host: string, hosts: readonly string[]): HelperError | undefined {
+  const served = servedHost(source, hosts);
+  if (served === host) return undefined;
+  const forHost = `set VERS_GITHUB_HOST=${host} with a source for that host`;
+  switch (source.kind) {
+    case "broker":
+      return new HelperError("bad-setting", `the broker mints tokens for ${served}, not ${host}`, `${forHost}, e.g. GITHUB_API_URL=https://${host}/api/v3`);
+    case "github-app":
+      return new HelperError("bad-setting", `the GitHub App at ${source.apiUrl} mints tokens for ${served}, not ${host}`, `${forHost}, e.g. GITHUB_API_URL=https://${host}/api/v3`);
+    case "grant":
+      return new HelperError("bad-setting", `${describeGrant(source.grant)} serves ${served}, not ${host}`, `a grant's tokens go only to the host it was issued for; add one issued for ${host} (with "host": "${host}") with git-credential-vers grant add`);
+    case "static":
+      return new HelperError("bad-setting", `the static token in ${source.token.origin.replace(/^env /, "")} is sent only to ${served}, not ${host}`, `${forHost}, e.g. GITHUB_API_URL=https://${host}/api/v3`);
+  }
 }
 
 /** The scope a source's token really has: a grant's is its one repository, whatever git asked. */

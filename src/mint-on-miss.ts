@@ -1,10 +1,12 @@
 import { isUsable, servedFrom, type CacheEntry } from "./cache/entry";
 import { refreshPolicy } from "./cache/freshness";
 import { HelperError, isHelperError, warningLine } from "./errors";
+import { underGrantLock } from "./grants/redeem-lock";
 import { keepRotatedGrant } from "./grants/rotate";
 import { hash64 } from "./hash";
 import { parseRedisUrl } from "./fleet/url";
 import { secretsIn, findStaticToken } from "./secrets";
+import type { NetworkSource } from "./choose-source";
 import type { Context, Miss, Network } from "./serve-context";
 import type { MintContext } from "./sources/types";
 import { valueProblem } from "./text";
@@ -43,20 +45,26 @@ async function mint(ctx: Context, miss: Miss, inHand?: CacheEntry): Promise<Toke
   const deadline = inHand ? miss.deadline.within(IN_HAND_BUDGET_MS) : miss.deadline;
   const fromSource = async (): Promise<Token> => {
     const network: Network = await (ctx.network ?? loadNetwork)();
-    const mintCtx: MintContext = {
-      deadline,
-      trace,
-      now: io.now,
-      env: io.env,
-      maxAttempts: inHand ? 1 : 100,
-      memo: miss.store?.memo(`${miss.source.kind} ${hash64(miss.source.identity)}`),
-      // Under the entry's lock still: no other process redeems this grant while the new one is saved.
-      onRotated: miss.source.kind === "grant" ? keepRotatedGrant(io, trace, miss.source.grant) : undefined,
+    const redeem = async (source: NetworkSource): Promise<Token> => {
+      const mintCtx: MintContext = {
+        deadline,
+        trace,
+        now: io.now,
+        env: io.env,
+        maxAttempts: inHand ? 1 : 100,
+        memo: miss.store?.memo(`${source.kind} ${hash64(source.identity)}`),
+        // Under the grant's own lock: no other process redeems this grant while the new one is saved.
+        onRotated: source.kind === "grant" ? keepRotatedGrant(io, trace, source.grant) : undefined,
+      };
+      const started = io.now();
+      const token = await network.mintFrom(source, miss.scope, mintCtx);
+      trace(`minted ${redact(token.token)} in ${io.now() - started} ms, expires ${token.expiresAt === undefined ? "never" : new Date(token.expiresAt).toISOString()}`);
+      return token;
     };
-    const started = io.now();
-    const token = await network.mintFrom(miss.source, miss.scope, mintCtx);
-    trace(`minted ${redact(token.token)} in ${io.now() - started} ms, expires ${token.expiresAt === undefined ? "never" : new Date(token.expiresAt).toISOString()}`);
-    return token;
+    const { source } = miss;
+    // A grant is redeemed under a lock of its own, read again under it (grants/redeem-lock.ts).
+    if (source.kind === "grant") return underGrantLock(io, trace, source.grant, deadline, (grant) => redeem({ ...source, grant }));
+    return redeem(source);
   };
   const redis = ctx.settings.redisUrl === undefined ? undefined : parseRedisUrl(ctx.settings.redisUrl);
   if (redis === undefined) return fromSource();

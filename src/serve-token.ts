@@ -4,7 +4,7 @@ import { cacheFolder } from "./cache/folder";
 import { refreshPolicy } from "./cache/freshness";
 import { scopeKey } from "./cache/key";
 import { CacheStore } from "./cache/store";
-import { chooseSource, sourceScope } from "./choose-source";
+import { chooseSource, hostRefusal, sourceScope } from "./choose-source";
 import { Deadline } from "./deadline";
 import { warningLine } from "./errors";
 import { describeGrant } from "./grants/grant";
@@ -23,6 +23,9 @@ import { redact } from "./trace";
 export async function serveToken(ctx: Context, requested: Scope, refreshToken?: string): Promise<Served> {
   const { io, settings, trace } = ctx;
   const source = chooseSource(settings, io, { scope: requested, refreshToken });
+  // One host per source: a request for a configured host this source does not mint for gets no answer.
+  const refusal = hostRefusal(source, requested.host, settings.hosts);
+  if (refusal) throw refusal;
   if (source.kind === "static") {
     trace(`static token ${redact(source.token.value)} from ${source.token.origin}; not cached`);
     return { token: source.token.value, origin: source.token.origin };

@@ -100,11 +100,16 @@ export function normalizeHost(host: string): string {
   return host.trim().toLowerCase().replace(/:443$/, "");
 }
 
+/** A host as configured hosts are written once normalized: lower-case letters, digits, ".", "-", "[", "]", ":" (a port). */
+export function isHostName(host: string): boolean {
+  return /^[a-z0-9.\-[\]:]+$/.test(host);
+}
+
 function parseHosts(list: string[]): string[] {
   const hosts = list.flatMap((h) => h.split(",")).map(normalizeHost).filter(Boolean);
   if (hosts.length === 0) throw badSetting("no host is configured", "set --host or VERS_GITHUB_HOST, e.g. github.com");
   for (const host of hosts) {
-    if (!/^[a-z0-9.\-[\]:]+$/.test(host)) throw badSetting(`"${host}" is not a host name`, "give a host such as github.com or ghe.example.com:8443");
+    if (!isHostName(host)) throw badSetting(`"${host}" is not a host name`, "give a host such as github.com or ghe.example.com:8443");
   }
   return [...new Set(hosts)];
 }

@@ -4,7 +4,16 @@ import type { ConfigScope } from "../git-config";
 import type { Io } from "../io";
 import { OPTIONS } from "../options";
 import { resolveSettings, type Flags } from "../settings";
-import type { InstallOptions } from "./install";
+
+/** install's and uninstall's own options (the settings flags are Flags). */
+export interface InstallOptions {
+  global?: boolean;
+  system?: boolean;
+  local?: boolean;
+  perRepo?: boolean;
+  /** false with --no-fast-path: the plain helper line only. */
+  fastPath?: boolean;
+}
 
 /** The config file install and uninstall write: exactly one of --global (the default), --system, --local. */
 export function scopeOf(options: InstallOptions): ConfigScope {

@@ -7,17 +7,11 @@ import type { Io } from "../io";
 import { profilePermissions } from "../profiles";
 import { resolveHosts, type Flags } from "../settings";
 import { PER_REPO_MARK } from "../argv";
-import { installProblem, lineArgs, scopeOf, usage } from "./install-flags";
+import { installProblem, lineArgs, scopeOf, usage, type InstallOptions } from "./install-flags";
+
+export type { InstallOptions };
 import { wiredHostsIn } from "../status/wired-hosts";
 
-export interface InstallOptions {
-  global?: boolean;
-  system?: boolean;
-  local?: boolean;
-  perRepo?: boolean;
-  /** false with --no-fast-path: the plain helper line only. */
-  fastPath?: boolean;
-}
 
 /**
  * `install`: for each host, `credential.https://H.helper` gets an empty value (so a generic

@@ -53,10 +53,10 @@ export function readGrants(file: GrantsFile, uid: number | undefined): Grant[] {
     throw fileError(file, "is not JSON", `fix it, or remove it and add the grants again with git-credential-vers grant add`);
   }
   const list = (data as { grants?: unknown } | null)?.grants;
-  if (!Array.isArray(list)) throw fileError(file, 'has no "grants" list', 'it should look like {"grants":[{"repository":…,"refresh_token":…,"token_endpoint":…}]}');
+  if (!Array.isArray(list)) throw fileError(file, 'has no "grants" list', 'it should look like {"grants":[{"repository":…,"refresh_token":…,"token_endpoint":…,"host":…}]}');
   return list.map((entry: unknown, i) => {
     const e = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
-    const grant = checkGrant({ repository: e.repository, refreshToken: e.refresh_token, tokenEndpoint: e.token_endpoint, clientId: e.client_id, revokeEndpoint: e.revoke_endpoint }, file.shown);
+    const grant = checkGrant({ repository: e.repository, refreshToken: e.refresh_token, tokenEndpoint: e.token_endpoint, clientId: e.client_id, revokeEndpoint: e.revoke_endpoint, host: e.host, lineage: e.lineage }, file.shown);
     if (typeof grant === "string") throw fileError(file, `has a bad grant (number ${i + 1}): ${grant}`, "fix or remove that grant");
     return grant;
   });

@@ -1,7 +1,7 @@
 import { HelperError } from "../errors";
 import type { Env, Io } from "../io";
 import { grantsFile, readGrants, type GrantsFile } from "./file";
-import { checkGrant, ENV_GRANT_ORIGIN, grantIdOf, sameRepository, type Grant } from "./grant";
+import { checkGrant, ENV_GRANT_ORIGIN, grantIdOf, grantLineage, sameTarget, type Grant } from "./grant";
 
 /** The grants this machine holds, and the file they are kept in (undefined when HOME is not absolute). */
 export interface HeldGrants {
@@ -11,17 +11,24 @@ export interface HeldGrants {
 
 /**
  * The grants file's grants and the one in the environment (VERS_REFRESH_TOKEN). A rotated grant is
- * saved to the file under the same grant id, so for one grant id the file's copy wins; for one
- * repository under another grant id the environment wins, as settings do.
+ * saved to the file, keeping its lineage (grants/rotate.ts), so when the file holds the environment's
+ * grant id or a rotation of it (same lineage) the file's copy wins: the retired grant in the environment
+ * is never used again. For one repository and host under another lineage the environment wins, as
+ * settings do.
  */
 export function heldGrants(io: Pick<Io, "env" | "homedir" | "uid">): HeldGrants {
   const file = grantsFile(io);
   const fromFile = file ? readGrants(file, io.uid) : [];
   const fromEnv = envGrant(io.env);
   if (!fromEnv) return { grants: fromFile, file };
-  const id = grantIdOf(fromEnv.refreshToken.value);
-  if (fromFile.some((g) => grantIdOf(g.refreshToken.value) === id)) return { grants: fromFile, file };
-  return { grants: [...fromFile.filter((g) => !sameRepository(g.repository, fromEnv.repository)), fromEnv], file };
+  if (fromFile.some((g) => supersedes(g, fromEnv))) return { grants: fromFile, file };
+  return { grants: [...fromFile.filter((g) => !sameTarget(g, fromEnv)), fromEnv], file };
+}
+
+/** True when `held` is `other` or a rotation of it: the same grant id, or the same lineage. */
+function supersedes(held: Grant, other: Grant): boolean {
+  const id = grantIdOf(other.refreshToken.value);
+  return grantIdOf(held.refreshToken.value) === id || grantLineage(held) === grantLineage(other);
 }
 
 /** The grant in VERS_REFRESH_TOKEN, VERS_TOKEN_ENDPOINT, VERS_CLIENT_ID, VERS_GRANT_REPOSITORY; each error names the variable, never the value of the token. */

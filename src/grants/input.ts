@@ -13,7 +13,7 @@ export interface GrantAddOptions {
 /**
  * The grant `grant add` reads on stdin (never argv, so the secret stays out of `ps` and shell history):
  * a bare ghr_<grantId>.<secret>, the minting service's JSON (`refreshToken`, `tokenEndpoint`,
- * `clientId`, `repository` as "owner/repo", `{full_name}` or only `{id}`), or the grants file's
+ * `clientId`, `repository` as "owner/repo", `{full_name}` or only `{id}`, an optional `host`), or the grants file's
  * snake_case form. A malformed grant is one error line that never repeats the input.
  */
 export function grantFromInput(text: string, options: GrantAddOptions, origin: string): Grant {
@@ -56,6 +56,7 @@ function jsonFields(input: string): InputFields {
     tokenEndpoint: d.tokenEndpoint ?? d.token_endpoint,
     clientId: d.clientId ?? d.client_id,
     revokeEndpoint: d.revokeEndpoint ?? d.revoke_endpoint,
+    host: d.host,
     repository: record ? (record.full_name ?? record.fullName) : repo,
     repositoryId: typeof record?.id === "number" || typeof record?.id === "string" ? String(record.id).slice(0, 40) : undefined,
   };

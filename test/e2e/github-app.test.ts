@@ -196,3 +196,16 @@ describe("each GitHub error: one line with its class wording and the HTTP status
     expect(calls(gh)).toEqual(["POST /app/installations/1/access_tokens 429", "POST /app/installations/1/access_tokens 201"]);
   });
 });
+
+describe("one host per source (issue 15, item 6)", () => {
+  it("with several hosts, the App serves only the host of GITHUB_API_URL: a request for another configured host asks GitHub nothing", async () => {
+    const apiHost = new URL(gh.url).host;
+    const t = await made({ hosts: [servers.gitHost.host, apiHost], extraEnv: { GITHUB_APP_ID: APP_ID, GITHUB_API_URL: gh.url, GITHUB_APP_PRIVATE_KEY: keys.pkcs1 } });
+    const refused = expectFailure(await get(t), /^git-credential-vers: the GitHub App at /);
+    expect(refused).toContain(`mints tokens for ${apiHost}, not ${servers.gitHost.host} (set VERS_GITHUB_HOST=${servers.gitHost.host} with a source for that host`);
+    expect(calls(gh)).toEqual([]);
+    const served = await helper(t, ["get"], request(apiHost));
+    expect(served).toMatchObject({ code: 0, stderr: "" });
+    expect(registry.lookup(parseLines(served.stdout).password!)).toBeDefined();
+  });
+});

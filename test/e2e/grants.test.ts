@@ -2,7 +2,7 @@
  * Issue 11, through real git: a machine that holds refresh grants (no Vers key, no App key) clones and
  * pushes the granted repository through the helper and the TLS git host, and gets nothing for any other.
  */
-import { writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { git, helper } from "./harness";
@@ -151,5 +151,57 @@ describe("the service's answers", () => {
     expect(r).toMatchObject({ code: 0, stderr: "" });
     expect(world.service.registry.lookup(parseLines(r.stdout).password!)!.repositories).toEqual([issued.repository.split("/")[1]]);
     expect(r.stdout).not.toContain("ghr_");
+  });
+});
+
+describe("one grant, many processes (issue 15, items 7 and 10)", () => {
+  it("two concurrent gets with different cache folders present each refresh token once: the second waits for the grant's lock and redeems the rotated grant", async () => {
+    world.service.setRotation(true);
+    const { t, issued } = await withGrant("shared-lock");
+    const count = serviceCounter(world.service);
+    // The first redemption is answered late, so the second get is sure to want the grant meanwhile.
+    world.service.failNext("ok", 1, { delayMs: 1500 });
+    const other = { ...t, env: { ...t.env, XDG_CACHE_HOME: join(t.home, "other-cache") } };
+    const results = await Promise.all([helper(t, ["get"], gitRequest(world)), helper(other, ["get"], gitRequest(world))]);
+    for (const r of results) expect(r).toMatchObject({ code: 0, stderr: "" });
+    const presented = world.service.requests.slice(-count.requests()).map((r) => r.form.refresh_token);
+    expect(presented).toHaveLength(2);
+    expect(new Set(presented).size).toBe(2);
+    expect(presented[0]).toBe(issued.refreshToken);
+    expect(count.redemptions()).toBe(2);
+    // No failure was noted in either cache folder.
+    for (const dir of [t.cacheDir, join(t.home, "other-cache", "git-credential-vers")]) {
+      expect((await readdir(dir)).filter((n) => n.includes("fail"))).toEqual([]);
+    }
+    expect(world.service.isLive((await grantsOnDisk(t))[issued.repository]!)).toBe(true);
+  });
+
+  it("a grant from VERS_REFRESH_TOKEN rotated to a new grant id: the retired one never wins again, and grant list shows the live one", async () => {
+    world.service.setRotation("new-id");
+    const { issued } = await grantedRepo(world, "env-new-id");
+    const vars = { VERS_REFRESH_TOKEN: issued.refreshToken, VERS_TOKEN_ENDPOINT: world.service.tokenEndpoint, VERS_GRANT_REPOSITORY: issued.repository };
+    const t = await env({ wireGit: false, extraEnv: vars });
+    expect(await helper(t, ["get"], gitRequest(world))).toMatchObject({ code: 0, stderr: "" });
+    const live = (await grantsOnDisk(t))[issued.repository]!;
+    expect(live).not.toMatch(new RegExp(`^ghr_${issued.grantId}\\.`));
+    expect(world.service.isLive(live)).toBe(true);
+    for (const f of await entryFiles(t.cacheDir)) await writeFile(f, "{}");
+    expect(await helper(t, ["get"], gitRequest(world))).toMatchObject({ code: 0, stderr: "" });
+    expect(world.service.requests.at(-1)!.form.refresh_token).toBe(live);
+    // That redemption rotated it again: grant list shows the grant now live, from the file, and only it.
+    const now = (await grantsOnDisk(t))[issued.repository]!;
+    expect(world.service.isLive(now)).toBe(true);
+    const list = JSON.parse((await helper(t, ["grant", "list", "--json"])).stdout) as { grants: Array<{ grant: string; from: string }> };
+    expect(list.grants).toEqual([expect.objectContaining({ grant: now.split(".")[0], from: "~/.vers/grants.json" })]);
+  });
+
+  it("a file grant rotated to a new grant id at each redemption: 4 gets make 1 redemption and 1 cache entry", async () => {
+    world.service.setRotation("new-id");
+    const { t, issued } = await withGrant("file-new-id");
+    const count = serviceCounter(world.service);
+    for (let i = 0; i < 4; i++) expect(await helper(t, ["get"], gitRequest(world))).toMatchObject({ code: 0, stderr: "" });
+    expect(count.redemptions()).toBe(1);
+    expect(await entryFiles(t.cacheDir)).toHaveLength(1);
+    expect((await grantsOnDisk(t))[issued.repository]).not.toBe(issued.refreshToken);
   });
 });

@@ -6,7 +6,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { git, helper, type TestEnv } from "./harness";
-import { ok, requestsDuring, tempEnvs, useServers } from "./fixtures";
+import { brokerCounter, expectFailure, ok, request, requestsDuring, tempEnvs, useServers } from "./fixtures";
 import { SPEC_PROFILES } from "../spec-profiles";
 
 const servers = useServers({ repos: ["acme/a", "acme/b"] });
@@ -173,5 +173,25 @@ describe("permission profiles", () => {
       expect(lines[0]).toMatch(/profile clone/);
     });
     expect(viaGet).toHaveLength(1);
+  });
+});
+
+describe("one host per source (issue 15, item 6)", () => {
+  it("the broker serves the first listed host: a clone from a second configured host gets no token, and nobody is asked", async () => {
+    const host = servers.gitHost.host;
+    const t = await env({ hosts: ["github.com", host] });
+    const count = brokerCounter(servers.broker);
+    const seen = servers.gitHost.requests.length;
+    const clone = await git(t, ["clone", "-q", servers.repo("acme/a"), join(t.home, "a")]);
+    expect(clone.code).not.toBe(0);
+    const line = `git-credential-vers: the broker mints tokens for github.com, not ${host} (set VERS_GITHUB_HOST=${host} with a source for that host, e.g. GITHUB_API_URL=https://${host}/api/v3)`;
+    expect(clone.stderr).toContain(line);
+    expect(servers.gitHost.requests.slice(seen).filter((r) => r.token !== undefined)).toEqual([]);
+    expectFailure(await helper(t, ["get"], request(host)), /^git-credential-vers: the broker mints tokens for github\.com, not /);
+    expect(count.requests()).toBe(0);
+    // Listed first, the same host is served.
+    const first = await env({ hosts: [host, "github.com"] });
+    ok(await git(first, ["clone", "-q", servers.repo("acme/a"), join(first.home, "a")]), "clone with the git host listed first");
+    expect(count.mints()).toBe(1);
   });
 });

@@ -94,8 +94,12 @@ export interface FakeGrantServer {
    */
   failNext(mode: GrantMode, count?: number, opts?: GrantModeOptions): void;
   setLifetime(seconds: number): void;
-  /** When on, every successful redemption returns a new refresh_token (same grant id, new secret) and the old secret stops working. */
-  setRotation(on: boolean): void;
+  /**
+   * When on, every successful redemption returns a new refresh_token (same grant id, new secret) and the
+   * old secret stops working; with "new-id", the new refresh_token is a new grant (a new grant id, same
+   * repository) and the old grant is retired.
+   */
+  setRotation(on: boolean | "new-id"): void;
   /** Resolves on the next request received; call it before triggering the request. */
   onRequest(): Promise<GrantRequest>;
   close(): Promise<void>;
@@ -199,7 +203,7 @@ class FakeGrantService implements FakeGrantServer {
   private mode: ModeChoice = { mode: "ok", opts: {} };
   private readonly queue: ModeChoice[] = [];
   private lifetimeSeconds: number;
-  private rotation = false;
+  private rotation: boolean | "new-id" = false;
   private readonly org: string;
   private readonly grants = new Map<string, Grant>();
   private readonly repositoryIds = new Map<string, number>();
@@ -280,7 +284,7 @@ class FakeGrantService implements FakeGrantServer {
     this.lifetimeSeconds = seconds;
   }
 
-  setRotation(on: boolean): void {
+  setRotation(on: boolean | "new-id"): void {
     this.rotation = on;
   }
 
@@ -411,7 +415,14 @@ class FakeGrantService implements FakeGrantServer {
       expires_in: this.lifetimeSeconds,
       scope: this.scope(grant.repository),
     };
-    if (this.rotation) {
+    if (this.rotation === "new-id") {
+      const secret = randomBase62(40);
+      const next: Grant = { id: randomBase62(20), repository: grant.repository, secretHash: sha256(secret), expiresAt: Date.now() + GRANT_LIFETIME_SECONDS * 1000, revoked: false };
+      this.grants.set(next.id, next);
+      grant.revoked = true;
+      answer.refresh_token = `ghr_${next.id}.${secret}`;
+      answer.refresh_token_expires_in = GRANT_LIFETIME_SECONDS;
+    } else if (this.rotation) {
       const secret = randomBase62(40);
       grant.secretHash = sha256(secret);
       grant.expiresAt = Date.now() + GRANT_LIFETIME_SECONDS * 1000;

@@ -1,10 +1,12 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { chooseSource, type SourceConfig } from "../../src/choose-source";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
+import { apiHost, chooseSource, hostRefusal, servedHost, type SourceConfig } from "../../src/choose-source";
+import { runGitAction } from "../../src/commands/git";
 import { resolveSettings, type SourceName } from "../../src/settings";
 import { errorOf } from "./expect-error";
+import { fakeIo, type FakeIo } from "./fake-io";
 
 let home: string;
 
@@ -210,5 +212,60 @@ describe("identity: whose tokens these are (the cache keys entries by it)", () =
       identity(choose("github-app", { GITHUB_APP_ID: "1", GITHUB_API_URL: "https://ghe.example.com/api/v3" })),
     ]);
     expect(ids.size).toBe(7);
+  });
+});
+
+describe("one host per source (issue 15, item 6)", () => {
+  const grant = (host?: string): SourceConfig => ({
+    kind: "grant",
+    identity: "grant x ghr_G",
+    grant: { repository: "acme/widgets", refreshToken: { value: "ghr_G.SecretSecret", origin: "grants file" }, tokenEndpoint: "https://mcp.example/t", ...(host && { host }) },
+  });
+  const broker: SourceConfig = { kind: "broker", identity: "broker", baseUrl: "https://vers.sh", apiKey: { value: "k", origin: "env VERS_API_KEY" } };
+  const app = (apiUrl: string): SourceConfig => ({ kind: "github-app", identity: "app", apiUrl, appId: "1", env: {}, homedir: "/h" });
+  const TWO = ["github.com", "ghe.example.com"];
+
+  it.each<[string, SourceConfig, string[], string]>([
+    ["the broker, one host", broker, ["ghe.example.com"], "ghe.example.com"],
+    ["the broker, several: the first listed", broker, TWO, "github.com"],
+    ["the broker, several, GHES first", broker, ["ghe.example.com", "github.com"], "ghe.example.com"],
+    ["the App, one host", app("https://api.github.com"), ["ghe.example.com"], "ghe.example.com"],
+    ["the App on api.github.com", app("https://api.github.com"), TWO, "github.com"],
+    ["the App on GHES", app("https://ghe.example.com/api/v3"), TWO, "ghe.example.com"],
+    ["the App on GHES with a port", app("https://ghe.example.com:8443/api/v3"), TWO, "ghe.example.com:8443"],
+    ["the App on GHES, :443 dropped", app("https://GHE.example.com:443/api/v3"), TWO, "ghe.example.com"],
+    ["a grant with no host, one configured", grant(), ["ghe.example.com"], "ghe.example.com"],
+    ["a grant with no host, several: github.com", grant(), ["ghe.example.com", "github.com"], "github.com"],
+    ["a grant that records its host, several", grant("ghe.example.com"), TWO, "ghe.example.com"],
+    ["a grant that records its host keeps it with one other configured", grant("ghe.example.com"), ["github.com"], "ghe.example.com"],
+    ["a static token, several: the first listed", { kind: "static", token: { value: "t", origin: "env GITHUB_TOKEN" } }, TWO, "github.com"],
+  ])("%s", (_name, source, hosts, served) => {
+    expect(servedHost(source, hosts)).toBe(served);
+    expect(hostRefusal(source, served, hosts)).toBeUndefined();
+    for (const other of hosts.filter((h) => h !== served)) expect(hostRefusal(source, other, hosts)).toBeDefined();
+  });
+
+  it("the broker's refusal names the host it serves and how to serve the other", () => {
+    expect(hostRefusal(broker, "ghe.example.com", TWO)!.message).toBe(
+      "the broker mints tokens for github.com, not ghe.example.com (set VERS_GITHUB_HOST=ghe.example.com with a source for that host, e.g. GITHUB_API_URL=https://ghe.example.com/api/v3)",
+    );
+    expect(hostRefusal(grant(), "ghe.example.com", TWO)!.message).toMatch(/^the grant ghr_G for acme\/widgets serves github\.com, not ghe\.example\.com \(/);
+  });
+
+  it("apiHost: api.github.com → github.com, https://H/api/v3 → H", () => {
+    expect(apiHost("https://api.github.com")).toBe("github.com");
+    expect(apiHost("https://ghe.example.com/api/v3")).toBe("ghe.example.com");
+    expect(apiHost("https://api.acme.ghe.com")).toBe("acme.ghe.com");
+    expect(apiHost("http://127.0.0.1:8080")).toBe("127.0.0.1:8080");
+  });
+
+  it("a get for a second configured host with the broker: nothing on stdout, one line, exit 1, nobody asked", async () => {
+    const io: FakeIo = await fakeIo({ VERS_API_KEY: "vers_key_0123456789", VERS_GITHUB_HOST: "github.com,ghe.example.com", VERS_BASE_URL: "http://127.0.0.1:9" });
+    onTestFinished(() => io.cleanup());
+    io.input = "protocol=https\nhost=ghe.example.com\n\n";
+    const code = await runGitAction("get", {}, io);
+    expect(code).toBe(1);
+    expect(io.out).toBe("");
+    expect(io.err).toBe("git-credential-vers: the broker mints tokens for github.com, not ghe.example.com (set VERS_GITHUB_HOST=ghe.example.com with a source for that host, e.g. GITHUB_API_URL=https://ghe.example.com/api/v3)\n");
   });
 });
