@@ -5,12 +5,12 @@ import { folderProblem } from "../safe-files";
 /**
  * The folder bin/git-credential-vers-fast puts its sockets in, computed as the script does:
  * ${XDG_CACHE_HOME:-$HOME/.cache}/git-credential-vers, from an absolute path only (an empty or
- * relative HOME gives none, as it gives the helper no cache folder), one trailing "/" dropped, and none
+ * relative HOME gives none, as it gives the helper no cache folder), one trailing "/" of each dropped, and none
  * at all from a path with "//", "." or ".." in it (which Node would normalise and the kernel would not
  * read the same way through a link). Undefined where the script uses no socket.
  */
 export function fastPathFolder(env: Env): string | undefined {
-  let base = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : "");
+  let base = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME.replace(/\/$/, "")}/.cache` : "");
   if (!base.startsWith("/")) return undefined;
   base = base.replace(/\/$/, "");
   if (/\/\/|\/\.{1,2}\//.test(`${base}/`)) return undefined;

@@ -350,7 +350,7 @@ describe("install / uninstall write and remove the fast path", () => {
 
 describe("the script beside the helper", () => {
   /** A folder with the helper in it (bin/ finds dist/ through its real path, so a link; the single binary knows its own path, so a copy). */
-  async function helperIn(t: Env, dir: string): Promise<string> {
+  async function helperIn(dir: string): Promise<string> {
     await mkdir(dir, { recursive: true });
     const linked = join(dir, "git-credential-vers");
     await (readFileSync(HELPER_BIN).subarray(0, 2).toString() === "#!" ? symlink(HELPER_BIN, linked) : copyFile(HELPER_BIN, linked));
@@ -360,7 +360,7 @@ describe("the script beside the helper", () => {
   it("install writes the script beside the helper (and again when it differs); the first fast path's two lines are replaced, and uninstall removes either form", async () => {
     const t = await newEnv();
     const key = `credential.https://${H}.helper`;
-    const linked = await helperIn(t, join(t.home, "tools"));
+    const linked = await helperIn(join(t.home, "tools"));
     const script = join(t.home, "tools", "git-credential-vers-fast");
     // The first fast path's lines, as it wrote them (test/unit/fast-path-old-lines.ts), for this helper.
     for (const value of ["", ...OLD_LINES.plain.map((l) => l.replace("/usr/local/bin/git-credential-vers", linked).replace("github.com", H))]) {
@@ -385,7 +385,7 @@ describe("the script beside the helper", () => {
   it("a helper in a folder that is not the user's: the plain line, and one line saying why", async () => {
     const t = await newEnv();
     const dir = join(t.home, "theirs");
-    const linked = await helperIn(t, dir);
+    const linked = await helperIn(dir);
     await chown(dir, 65534, 65534).catch(() => undefined); // as root; otherwise the folder is not writable below
     await chmod(dir, 0o555);
     try {
@@ -400,7 +400,7 @@ describe("the script beside the helper", () => {
 
   it("the helper beside the script is gone: git shows one line from us, and approve and reject go on", async () => {
     const t = await newEnv();
-    const linked = await helperIn(t, join(t.home, "tools"));
+    const linked = await helperIn(join(t.home, "tools"));
     ok(await run(linked, ["install", "--global", "--host", H], { env: t.env, cwd: t.home }), "install");
     await rm(linked);
     const said = `git-credential-vers: the helper ${linked} is missing or not executable (run git-credential-vers install again)`;
