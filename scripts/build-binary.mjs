@@ -1,6 +1,7 @@
 // Builds dist/git-credential-vers: one executable for this platform (Linux x64 here) from the
-// local `node` and `postject`, offline — Node's single executable application with its code cache.
-// Expects dist/sea.cjs (npm run build:binary builds it first).
+// local `node` and `postject`, offline — Node's single executable application with its code cache —
+// and puts the fast path's script beside it (dist/git-credential-vers-fast: it runs the helper in its
+// own folder). Expects dist/sea.cjs (npm run build:binary builds it first).
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, rmSync, writeFileSync } from "node:fs";
 
@@ -28,4 +29,7 @@ if (said.length) console.error(said.join("\n"));
 if (injected.status !== 0) throw new Error(`postject failed (exit ${injected.status})`);
 chmodSync(out, 0o755);
 rmSync(blob, { force: true });
-console.log(`built ${out}`);
+const fast = "dist/git-credential-vers-fast";
+copyFileSync("bin/git-credential-vers-fast", fast);
+chmodSync(fast, 0o755);
+console.log(`built ${out} (and ${fast} beside it)`);

@@ -10,6 +10,7 @@
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -52,6 +53,14 @@ const lazyChunks = {
     }));
   },
 };
+/** `import text from "…?raw"`: the file's text (bin/git-credential-vers-fast, for `install`), as Vite gives it to the tests. */
+const rawText = {
+  name: "raw-text",
+  setup(b) {
+    b.onResolve({ filter: /\?raw$/ }, (args) => ({ path: resolve(args.resolveDir, args.path.slice(0, -"?raw".length)), namespace: "raw-text" }));
+    b.onLoad({ filter: /.*/, namespace: "raw-text" }, (args) => ({ contents: readFileSync(args.path, "utf8"), loader: "text" }));
+  },
+};
 const chunkLoader = fileURLToPath(new URL("../src/chunk.ts", import.meta.url));
 
 /**
@@ -73,14 +82,14 @@ const deferChildProcess = {
 
 const builds = [
   build({ ...common, entryPoints: ["src/chunk.ts"], outfile: "dist/load.cjs" }),
-  build({ ...common, entryPoints: ["src/main.ts"], outfile: "dist/main.cjs", plugins: [lazyChunks] }),
-  build({ ...common, entryPoints: ["src/cli.ts"], outfile: "dist/cli.cjs", plugins: [lazyChunks, deferChildProcess] }),
-  build({ ...common, entryPoints: ["src/cache/lockfile.ts"], outfile: "dist/lockfile.cjs", plugins: [lazyChunks] }),
-  build({ ...common, entryPoints: ["src/sources/index.ts"], outfile: "dist/sources.cjs", plugins: [lazyChunks] }),
-  build({ ...common, entryPoints: ["src/fleet/index.ts"], outfile: "dist/fleet.cjs", plugins: [lazyChunks] }),
+  build({ ...common, entryPoints: ["src/main.ts"], outfile: "dist/main.cjs", plugins: [rawText, lazyChunks] }),
+  build({ ...common, entryPoints: ["src/cli.ts"], outfile: "dist/cli.cjs", plugins: [rawText, lazyChunks, deferChildProcess] }),
+  build({ ...common, entryPoints: ["src/cache/lockfile.ts"], outfile: "dist/lockfile.cjs", plugins: [rawText, lazyChunks] }),
+  build({ ...common, entryPoints: ["src/sources/index.ts"], outfile: "dist/sources.cjs", plugins: [rawText, lazyChunks] }),
+  build({ ...common, entryPoints: ["src/fleet/index.ts"], outfile: "dist/fleet.cjs", plugins: [rawText, lazyChunks] }),
 ];
 if (args.has("--sea")) {
-  builds.push(build({ ...common, entryPoints: ["src/sea.ts"], outfile: "dist/sea.cjs", plugins: [deferChildProcess] }));
+  builds.push(build({ ...common, entryPoints: ["src/sea.ts"], outfile: "dist/sea.cjs", plugins: [rawText, deferChildProcess] }));
 }
 if (args.has("--tools")) {
   builds.push(
@@ -89,6 +98,7 @@ if (args.has("--tools")) {
       entryPoints: { demo: "scripts/demo.ts", "demo-fleet": "scripts/demo-fleet.ts", bench: "scripts/bench.ts" },
       outdir: "dist/tools",
       outExtension: { ".js": ".cjs" },
+      plugins: [rawText],
       // The test harness finds the repository from import.meta.url; give the CJS bundle one.
       define: { ...common.define, "import.meta.url": "__importMetaUrl" },
       banner: { js: 'const __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },

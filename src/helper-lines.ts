@@ -1,18 +1,18 @@
 import { basename } from "node:path";
-import { fastPathHelperWords, isFastPathDaemonLine, shellQuote } from "./fast-path/lines";
+import { commandValue, fastPathHelperWords, isFastPathLine } from "./fast-path/lines";
 
 /**
  * The plain credential.helper value that runs this helper. git runs an absolute path as is; a path
  * that needs quoting no longer starts with "/", so it must become a shell snippet ("!'…' args").
  */
 export function helperValue(path: string, args: string[]): string {
-  const plain = /^[A-Za-z0-9_./-]+$/.test(path);
-  return `${plain ? "" : "!"}${[plain ? path : shellQuote(path), ...args].join(" ")}`;
+  return commandValue(path, args);
 }
 
 /**
  * The words of a helper value that runs this program — `git-credential-vers …`, a path to it,
- * `!'path' …`, `vers`, or the fast path's helper line — or undefined for any other value.
+ * `!'path' …`, `vers`, or a fast-path line (the helper beside its script, or the first fast path's
+ * helper line) — or undefined for any other value.
  */
 export function ourHelperWords(helper: string, helperPath: string): string[] | undefined {
   const words = fastPathHelperWords(helper) ?? plainWords(helper);
@@ -20,9 +20,9 @@ export function ourHelperWords(helper: string, helperPath: string): string[] | u
   return first === helperPath || first === "vers" || basename(first) === "git-credential-vers" ? words : undefined;
 }
 
-/** True for any line install may have written: this helper (plain or fast path) or the fast path's daemon line. */
+/** True for any line install may have written: this helper's plain line, the fast path's line, or either line of the first fast path. */
 export function isOurs(helper: string, helperPath: string): boolean {
-  return isFastPathDaemonLine(helper) || ourHelperWords(helper, helperPath) !== undefined;
+  return isFastPathLine(helper) || ourHelperWords(helper, helperPath) !== undefined;
 }
 
 /** The values of one flag among a line's words (`--host a`, `--host=a`). */

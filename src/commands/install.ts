@@ -1,6 +1,7 @@
 import { cacheFolder } from "../cache/folder";
 import { credentialCacheAvailable, stopDaemons } from "../fast-path/daemons";
 import { fastPathLines } from "../fast-path/lines";
+import { readyFastScript } from "../fast-path/script";
 import { gitConfig, type GitConfig } from "../git-config";
 import { helperValue, isOurs, ourHelperWords } from "../helper-lines";
 import type { Io } from "../io";
@@ -15,8 +16,9 @@ import { wiredHostsIn } from "../status/wired-hosts";
 
 /**
  * `install`: for each host, `credential.https://H.helper` gets an empty value (so a generic
- * `credential.helper=store` cannot capture our short-lived tokens), then the fast path (fast-path/lines.ts)
- * — or, with --no-fast-path or where git has no credential-cache, this helper alone. Each line names its
+ * `credential.helper=store` cannot capture our short-lived tokens), then the fast path (fast-path/lines.ts:
+ * the script beside the helper) — or, with --no-fast-path, where git has no credential-cache or where the
+ * script cannot be put beside the helper, this helper alone. Each line names its
  * host (--host H) and carries every setting flag given (anything it cannot carry is refused, exit 2), so
  * git runs the helper as it was installed. With --per-repo, `useHttpPath = true` — and, when install is
  * what set it, `--per-repo` on the line, so that uninstall knows the setting is ours. Idempotent.
@@ -33,6 +35,7 @@ export async function runInstall(io: Io, flags: Flags, options: InstallOptions):
     io.stdout("git credential-cache is not available here (git without Unix sockets): writing the plain helper line\n");
     fast = false;
   }
+  if (fast) fast = readyFastScript(io, io.helperPath);
   for (const host of hosts) {
     const key = `credential.https://${host}.helper`;
     const values = await config.getAll(key);

@@ -2,7 +2,8 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Env } from "../io";
 import { runCommand } from "../run";
-import { SOCKET_NAME } from "./lines";
+import { fastPathScriptWords, SOCKET_NAME } from "./lines";
+import { isOldFastPathLine } from "./old-lines";
 
 /** Whether this git has `git credential-cache` (git built with Unix sockets): `exit` to a socket that does not exist succeeds quietly. */
 export async function credentialCacheAvailable(env: Env, dir: string): Promise<boolean> {
@@ -23,10 +24,22 @@ export async function stopDaemons(dir: string, env: Env): Promise<number> {
 }
 
 /**
- * Asks a fast-path daemon line what it holds for https://host, exactly as git would (through sh, with
- * this environment): the token it answers with, or undefined (no daemon, or none for this host).
+ * Asks the daemon of a fast-path line what it holds for https://host (an org-wide request, as git
+ * sends it through the line): the token it answers with, or undefined (no daemon, none for this host,
+ * or no socket the line would use). The script names its socket for this environment (`vers-socket`,
+ * which never runs the helper); the first fast path's daemon line is run as git would, through sh.
  */
-export async function askFastPath(daemonLine: string, host: string, env: Env, cwd: string): Promise<string | undefined> {
-  const r = await runCommand("sh", ["-c", `${daemonLine.slice(1)} get`], { env, cwd, input: `protocol=https\nhost=${host}\n\n`, timeoutMs: 5000 });
+export async function askFastPath(line: string, host: string, env: Env, cwd: string): Promise<string | undefined> {
+  const input = `protocol=https\nhost=${host}\n\n`;
+  const words = fastPathScriptWords(line);
+  if (!words) {
+    if (!isOldFastPathLine(line)) return undefined;
+    const r = await runCommand("sh", ["-c", `${line.slice(1)} get`], { env, cwd, input, timeoutMs: 5000 });
+    return /^password=(.+)$/m.exec(r.stdout)?.[1];
+  }
+  const named = await runCommand(words[0]!, [...words.slice(1), "vers-socket"], { env, cwd, timeoutMs: 5000 });
+  const socket = named.code === 0 ? named.stdout.trim() : "";
+  if (!socket) return undefined;
+  const r = await runCommand("git", ["credential-cache", "--socket", socket, "get"], { env, cwd, input: `protocol=https\nhost=${host}\npath=\n\n`, timeoutMs: 5000 });
   return /^password=(.+)$/m.exec(r.stdout)?.[1];
 }

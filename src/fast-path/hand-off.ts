@@ -1,5 +1,4 @@
 import { basename, dirname } from "node:path";
-import { cacheFolder } from "../cache/folder";
 import { refreshLeadMs, type RefreshPolicy } from "../cache/freshness";
 import { tryLock } from "../cache/lock";
 import type { Io } from "../io";
@@ -8,6 +7,7 @@ import { runCommand } from "../run";
 import type { Served } from "../token";
 import { redact, type Trace } from "../trace";
 import { SOCKET_NAME } from "./lines";
+import { fastPathFolder, socketFolderProblem } from "./socket-folder";
 
 /** The daemon checks expiry in whole seconds and may serve an entry ~2 s late: hand off this much earlier. */
 export const SAFETY_S = 5;
@@ -15,14 +15,17 @@ export const SAFETY_S = 5;
 const DAEMON_ENV = ["PATH", "HOME", "LANG", "XDG_CONFIG_HOME", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL"];
 
 /**
- * The fast-path socket the snippet in git's config named (VERS_FAST_PATH_SOCKET), if it is one of
- * ours: a fast-<crc>-<length>.sock in this helper's own cache folder. Anything else gets nothing.
+ * The fast-path socket the script named (VERS_FAST_PATH_SOCKET), if it is one of ours: a
+ * fast-<crc>-<length>.sock in the folder the script computes from this environment, which is this
+ * helper's own cache folder, and which is fit for a socket now (socket-folder.ts). Anything else gets
+ * nothing: the script and this function agree on where a socket may be (test/unit/fast-path.property.test.ts).
  */
 export function fastPathSocket(io: Pick<Io, "env" | "cacheDir" | "uid">): string | undefined {
   const socket = io.env.VERS_FAST_PATH_SOCKET;
-  if (!socket) return undefined;
-  const folder = cacheFolder(io);
-  return !folder.problem && dirname(socket) === folder.dir && SOCKET_NAME.test(basename(socket)) ? socket : undefined;
+  if (!socket || !SOCKET_NAME.test(basename(socket))) return undefined;
+  const dir = fastPathFolder(io.env);
+  if (dir === undefined || dir !== io.cacheDir || dirname(socket) !== dir) return undefined;
+  return socketFolderProblem(dir, io.uid) ? undefined : socket;
 }
 
 /** Seconds the daemon may keep a token: until this machine's refresh point, less the safety. */

@@ -1,17 +1,18 @@
+import { basename, dirname, join } from "node:path";
+import { oldFastPathHelperWords, isOldFastPathLine } from "./old-lines";
+
 /**
- * The fast path's two credential.helper lines (SPEC, "The fast path"). git asks them in order:
+ * The fast path's credential.helper line (SPEC, "The fast path"): one short line per host, after the
+ * empty reset, that runs bin/git-credential-vers-fast — a POSIX sh script that lies beside the helper:
  *
- *   1. git's own `git credential-cache` daemon, for `get` and `erase` (nothing on `store`): a hit
- *      never starts Node. The daemon compares `path` only when a request has one, so a request
- *      without a path is sent with an empty `path=` (and tokens are handed over with their path, empty
- *      for org-wide ones): a repository's token never answers a request for the whole organisation;
- *   2. this helper, for `get` and `erase` (nothing on `store`), told the daemon's socket in
- *      VERS_FAST_PATH_SOCKET, so that it hands the token it serves to that daemon (hand-off.ts).
+ *   /usr/bin/git-credential-vers-fast --host github.com [--profile P]
  *
- * Both compute the socket the same way, from the same environment: one daemon per configuration that
- * changes what a token is — the helper line's own flags and every variable below — so a profile set in
- * the environment can never be served another profile's token from the daemon. The socket lies in the
- * helper's own 0700 cache folder, named by the POSIX `cksum` of those values.
+ * git runs it for get, store and erase. It asks git's own `git credential-cache` daemon first (a hit
+ * never starts Node), then this helper, told the daemon's socket in VERS_FAST_PATH_SOCKET so that it
+ * hands the token it serves to that daemon (hand-off.ts). The script computes the socket: one daemon
+ * per configuration that changes what a token is — the line's flags, HOME (the key may come from
+ * ~/.vers/keys.json) and every variable below, in this order, through POSIX `cksum` — in the helper's
+ * own cache folder, and only where the helper itself would use that folder (socket-folder.ts).
  */
 export const FINGERPRINT_VARIABLES = [
   "VERS_GITHUB_PROFILE",
@@ -32,46 +33,50 @@ export const FINGERPRINT_VARIABLES = [
 /** A fast-path socket's file name in the cache folder: fast-<cksum CRC>-<length>.sock. */
 export const SOCKET_NAME = /^fast-\d{1,10}-\d{1,10}\.sock$/;
 
-const DAEMON_FUNCTION = "vers_fast_path";
-const HELPER_FUNCTION = "vers_helper";
+/** The script's file name; it runs the helper beside it, which must be named HELPER_NAME. */
+export const FAST_SCRIPT_NAME = "git-credential-vers-fast";
+export const HELPER_NAME = "git-credential-vers";
+
+/** Where the fast path's script lies for this helper: beside it. */
+export function fastScriptPath(helperPath: string): string {
+  return join(dirname(helperPath), FAST_SCRIPT_NAME);
+}
+
+/** The line `install` writes for one host (after the empty reset): the script beside the helper, with `args`. */
+export function fastPathLines(helperPath: string, args: string[]): string[] {
+  return [commandValue(fastScriptPath(helperPath), args)];
+}
 
 /**
- * sh code that sets $s to the socket: <cache folder>/fast-<crc>-<length>.sock, where the cache folder
- * is env-paths' ($XDG_CACHE_HOME, else $HOME/.cache) and must be absolute (else $s is empty: no fast
- * path), and crc and length are POSIX cksum's of the line's flags and each variable, one per line. The
- * values reach cksum through a here-document, not a pipe: one process fewer on every git operation.
+ * A credential.helper value that runs `path` with `args`. git runs a value that starts with "/" as a
+ * command; a path that needs quoting no longer does, so it becomes a shell snippet ("!'…' args").
+ * The args are plain words (install refuses any other).
  */
-function socketCode(args: string): string {
-  const lines = ["$a", ...FINGERPRINT_VARIABLES.map((name) => `$${name}`)].join("\n");
-  return (
-    `a=${shellQuote(args)}; d=\${XDG_CACHE_HOME:-$HOME/.cache}/git-credential-vers; s=; ` +
-    `case $d in /*) c=$(cksum <<VERS_FINGERPRINT\n${lines}\nVERS_FINGERPRINT\n); s=$d/fast-\${c%% *}-\${c##* }.sock;; esac`
-  );
+export function commandValue(path: string, args: string[]): string {
+  const plain = /^[A-Za-z0-9_./-]+$/.test(path);
+  return `${plain ? "" : "!"}${[plain ? path : shellQuote(path), ...args].join(" ")}`;
 }
 
-/** The two lines `install` writes for one host: the daemon, then this helper (its path and `args`, quoted for sh). */
-export function fastPathLines(helperPath: string, args: string[]): [daemon: string, helper: string] {
-  const argsText = args.join(" ");
-  const socket = socketCode(argsText);
-  const request = `r=; p=; while IFS= read -r l && [ -n "$l" ]; do r="$r$l\n"; case $l in path=*) p=1;; esac; done; [ -n "$p" ] || r="\${r}path=\n"`;
-  const daemon =
-    `!${DAEMON_FUNCTION}() { case $1 in get|erase) ;; *) return 0;; esac; ${socket}; [ -n "$s" ] || return 0; ${request}; ` +
-    `exec git credential-cache --socket "$s" "$1" <<VERS_REQUEST\n$r\nVERS_REQUEST\n}; ${DAEMON_FUNCTION}`;
-  const command = [helperPath, ...args].map(shellQuote).join(" ");
-  const helper = `!${HELPER_FUNCTION}() { [ "$1" = store ] && return 0; ${socket}; VERS_FAST_PATH_SOCKET=$s exec ${command} "$@"; }; ${HELPER_FUNCTION}`;
-  return [daemon, helper];
+/** The words of a fast-path script line (its path and flags), or undefined for any other value. */
+export function fastPathScriptWords(value: string): string[] | undefined {
+  const words = shellWords(value.trim().replace(/^!/, ""));
+  return words[0] !== undefined && basename(words[0]) === FAST_SCRIPT_NAME ? words : undefined;
 }
 
-/** True for the daemon line of the fast path (install's, whatever its flags). */
-export function isFastPathDaemonLine(value: string): boolean {
-  return value.startsWith(`!${DAEMON_FUNCTION}() {`);
+/** True for a line that asks the fast path's daemon: the script line, or the first fast path's daemon line. */
+export function isFastPathLine(value: string): boolean {
+  return fastPathScriptWords(value) !== undefined || isOldFastPathLine(value);
 }
 
-/** The helper command inside a fast-path helper line: its path and flags, as words; undefined for any other line. */
+/**
+ * The helper command a fast-path line runs, as words (its path and flags): for the script line, the
+ * helper beside the script; for the first fast path's helper line, the command in it. Undefined for
+ * any other value.
+ */
 export function fastPathHelperWords(value: string): string[] | undefined {
-  if (!value.startsWith(`!${HELPER_FUNCTION}() {`)) return undefined;
-  const m = / exec (.*) "\$@"; \}; vers_helper$/.exec(value);
-  return m ? shellWords(m[1]!) : undefined;
+  const script = fastPathScriptWords(value);
+  if (script) return [join(dirname(script[0]!), HELPER_NAME), ...script.slice(1)];
+  return oldFastPathHelperWords(value, shellWords);
 }
 
 export function shellQuote(word: string): string {
@@ -79,7 +84,7 @@ export function shellQuote(word: string): string {
 }
 
 /** Splits a command as sh would: whitespace between words, '…' quoting, \ escaping the next character. */
-function shellWords(text: string): string[] {
+export function shellWords(text: string): string[] {
   const words: string[] = [];
   let word: string | undefined;
   for (let i = 0; i < text.length; i++) {

@@ -1,5 +1,5 @@
 import { askFastPath } from "../fast-path/daemons";
-import { isFastPathDaemonLine } from "../fast-path/lines";
+import { isFastPathLine } from "../fast-path/lines";
 import type { GitConfig } from "../git-config";
 import { flagValues, isOurs, ourHelperWords } from "../helper-lines";
 import type { Env } from "../io";
@@ -30,7 +30,7 @@ export interface HostWiring {
  * `credential.<url>.helper` in config order, an empty value clearing the list — as git's
  * credential.c does. URL patterns match on scheme and host (with `*` per label); a pattern with a path
  * applies to some repositories only, so it does not decide how the host as a whole is wired. The fast
- * path's daemon is asked, through the very line git runs, what it holds.
+ * path's daemon is asked, at the socket the very line git runs would use, what it holds.
  */
 export async function hostWiring(config: GitConfig, host: string, helperPath: string, env: Env, cwd: string): Promise<HostWiring> {
   const entries = await config.getRegexp("^credential\\..*helper$");
@@ -41,14 +41,14 @@ export async function hostWiring(config: GitConfig, host: string, helperPath: st
     helpers = value === "" ? [] : [...helpers, value];
   }
   const words = helpers.map((h) => ourHelperWords(h, helperPath)).find((w) => w !== undefined);
-  const daemonLine = helpers.find(isFastPathDaemonLine);
-  const token = daemonLine === undefined ? undefined : await askFastPath(daemonLine, host, env, cwd);
+  const fastLine = helpers.find(isFastPathLine);
+  const token = fastLine === undefined ? undefined : await askFastPath(fastLine, host, env, cwd);
   return {
     host,
     helpers,
     wired: words !== undefined,
     others: helpers.filter((h) => !isOurs(h, helperPath)),
-    fastPath: daemonLine !== undefined,
+    fastPath: fastLine !== undefined,
     answersFor: words ? answeredHosts(words, env) : [],
     daemonToken: token === undefined ? null : redact(token),
     command: words?.[0] ?? null,

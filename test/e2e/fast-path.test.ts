@@ -6,11 +6,12 @@
  * at its end that none is left.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdir, readFile, utimes, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, chown, copyFile, mkdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { git, helper, HELPER_BIN, makeTestEnv, run, type RunResult, type TestEnv } from "./harness";
 import { newApiKey, parseLines } from "./fixtures";
+import { OLD_LINES } from "../unit/fast-path-old-lines";
 import { startFakeBroker, type BrokerRequest, type FakeBroker } from "../servers/fake-broker";
 import { startGitHost, type GitHost } from "../servers/git-host";
 import { TokenRegistry } from "../servers/token-registry";
@@ -298,27 +299,17 @@ async function warmDisk(t: Env): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 
 describe("install / uninstall write and remove the fast path", () => {
-  it("writes the reset, the daemon line and the helper line with --host; idempotent; --no-fast-path writes the plain line", async () => {
+  it("writes the reset and one short line (the script beside the helper, with --host); idempotent; --no-fast-path writes the plain line", async () => {
     const t = await newEnv();
     const key = `credential.https://${H}.helper`;
     const r = await install(t);
     expect(r.stdout).toContain("fast path");
-    const lines = await values(t, key);
-    expect(lines).toHaveLength(3);
-    const [reset, daemon, own] = lines as [string, string, string];
-    expect(reset).toBe("");
-    // The daemon line: git credential-cache for get and erase, nothing on store.
-    expect(daemon).toMatch(/^!vers_fast_path\(\) \{ case \$1 in get\|erase\) ;; \*\) return 0;; esac; /);
-    expect(daemon).toContain(`a='--host ${H}';`);
-    expect(daemon).toMatch(/exec git credential-cache --socket "\$s" "\$1" <<VERS_REQUEST\n\$r\nVERS_REQUEST\n\}; vers_fast_path$/);
-    // The helper line: this helper with --host H, told the socket, nothing on store.
-    expect(own).toMatch(/^!vers_helper\(\) \{ \[ "\$1" = store \] && return 0; /);
-    expect(own).toContain(`a='--host ${H}';`);
-    expect(own).toContain(`VERS_FAST_PATH_SOCKET=$s exec ${HELPER_BIN} --host ${H} "$@"; }; vers_helper`);
-    // Both lines name the socket from the same flags and variables.
-    const socketPart = (line: string) => line.slice(line.indexOf("a='"), line.indexOf(".sock;; esac;") + ".sock;; esac;".length);
-    expect(socketPart(daemon)).toBe(socketPart(own));
-    expect(socketPart(daemon)).toContain("$VERS_GITHUB_PROFILE");
+    const script = join(dirname(HELPER_BIN), "git-credential-vers-fast");
+    expect(await values(t, key)).toEqual(["", `${script} --host ${H}`]);
+    // git config --list: two short lines for the host, none spanning lines.
+    const list = ok(await git(t, ["config", "--global", "--list"]), "git config --list").stdout.split("\n").filter((l) => l.includes(H));
+    expect(list).toEqual([`${key}=`, `${key}=${script} --host ${H}`]);
+    expect(list.every((l) => l.length < 200)).toBe(true);
 
     const first = await readFile(join(t.home, ".gitconfig"), "utf8");
     const again = await install(t);
@@ -345,7 +336,7 @@ describe("install / uninstall write and remove the fast path", () => {
       const before = await readFile(join(t.home, ".gitconfig"), "utf8");
 
       await install(t, form);
-      expect(await values(t, key)).toHaveLength(form.length ? 3 : 4);
+      expect(await values(t, key)).toHaveLength(3);
       expect((await values(t, key))[0]).toBe("!user_helper() { :; }; user_helper");
       expect((await values(t, key))[1]).toBe("");
 
@@ -355,6 +346,73 @@ describe("install / uninstall write and remove the fast path", () => {
       expect(await readFile(join(t.home, ".gitconfig"), "utf8")).toBe(before);
     });
   }
+});
+
+describe("the script beside the helper", () => {
+  /** A folder with the helper in it (bin/ finds dist/ through its real path, so a link; the single binary knows its own path, so a copy). */
+  async function helperIn(dir: string): Promise<string> {
+    await mkdir(dir, { recursive: true });
+    const linked = join(dir, "git-credential-vers");
+    await (readFileSync(HELPER_BIN).subarray(0, 2).toString() === "#!" ? symlink(HELPER_BIN, linked) : copyFile(HELPER_BIN, linked));
+    return linked;
+  }
+
+  it("install writes the script beside the helper (and again when it differs); the first fast path's two lines are replaced, and uninstall removes either form", async () => {
+    const t = await newEnv();
+    const key = `credential.https://${H}.helper`;
+    const linked = await helperIn(join(t.home, "tools"));
+    const script = join(t.home, "tools", "git-credential-vers-fast");
+    // The first fast path's lines, as it wrote them (test/unit/fast-path-old-lines.ts), for this helper.
+    for (const value of ["", ...OLD_LINES.plain.map((l) => l.replace("/usr/local/bin/git-credential-vers", linked).replace("github.com", H))]) {
+      ok(await git(t, ["config", "--global", "--add", key, value]), "git config --add");
+    }
+    const runLinked = (args: string[]) => run(linked, args, { env: t.env, cwd: t.home });
+    ok(await runLinked(["install", "--global", "--host", H]), "install");
+    expect(await values(t, key)).toEqual(["", `${script} --host ${H}`]);
+    expect(await readFile(script, "utf8")).toBe(await readFile(join(dirname(HELPER_BIN), "git-credential-vers-fast"), "utf8"));
+    expect((await stat(script)).mode & 0o777).toBe(0o755);
+    expect((await fill(t)).token).toMatch(/^ghs_/);
+    expect((await fill(t)).helperRan).toBe(false);
+
+    await writeFile(script, "#!/bin/sh\necho tampered\n");
+    ok(await runLinked(["install", "--global", "--host", H]), "install again");
+    expect(await readFile(script, "utf8")).not.toContain("tampered");
+
+    ok(await runLinked(["uninstall", "--global", "--host", H]), "uninstall");
+    expect(await values(t, key)).toEqual([]);
+  });
+
+  it("a helper in a folder that is not the user's: the plain line, and one line saying why", async () => {
+    const t = await newEnv();
+    const dir = join(t.home, "theirs");
+    const linked = await helperIn(dir);
+    await chown(dir, 65534, 65534).catch(() => undefined); // as root; otherwise the folder is not writable below
+    await chmod(dir, 0o555);
+    try {
+      const r = ok(await run(linked, ["install", "--global", "--host", H], { env: t.env, cwd: t.home }), "install");
+      expect(r.stdout).toMatch(/^the fast path's script cannot be put beside the helper \(.*(is not yours|is not writable)\): writing the plain helper line$/m);
+      expect(await values(t, `credential.https://${H}.helper`)).toEqual(["", `${linked} --host ${H}`]);
+      expect(existsSync(join(dir, "git-credential-vers-fast"))).toBe(false);
+    } finally {
+      await chmod(dir, 0o755);
+    }
+  });
+
+  it("the helper beside the script is gone: git shows one line from us, and approve and reject go on", async () => {
+    const t = await newEnv();
+    const linked = await helperIn(join(t.home, "tools"));
+    ok(await run(linked, ["install", "--global", "--host", H], { env: t.env, cwd: t.home }), "install");
+    await rm(linked);
+    const said = `git-credential-vers: the helper ${linked} is missing or not executable (run git-credential-vers install again)`;
+    const filled = await credential(t, "fill", { protocol: "https", host: H });
+    expect(filled.code).not.toBe(0);
+    expect(filled.stderr.split("\n").filter((l) => !l.startsWith("fatal: "))).toEqual([said, ""]);
+    for (const action of ["approve", "reject"] as const) {
+      const r = await credential(t, action, served("ghs_whateverGitHadInHand000000000000000"));
+      expect(r).toMatchObject({ code: 0, stdout: "" });
+      expect(r.stderr).toBe(`${said}\n`);
+    }
+  });
 });
 
 describe("git's daemon answers hits without starting Node", () => {
@@ -369,7 +427,7 @@ describe("git's daemon answers hits without starting Node", () => {
       const f = await fill(t);
       fills.push(f);
       const startsBefore = nodeStarts(t).length;
-      // git's approve runs `store` on both lines: two shell no-ops, no Node, nothing for the daemon.
+      // git's approve runs `store` on the script: a shell no-op, no Node, nothing for the daemon.
       ok(await credential(t, "approve", served(f.token)), "git credential approve");
       // Even a different password approved by git never reaches the daemon (git's own timeout would outlive the refresh point).
       ok(await credential(t, "approve", served("ghs_approvedByGitNotByTheHelper0000000000")), "git credential approve (other password)");
@@ -699,8 +757,7 @@ describe("rough edges of these commands", () => {
     const r = ok(await helper(t, ["install", "--global", "--host", "store"]), "install --host store");
     expect(r.stdout).toContain("store:");
     const lines = await values(t, "credential.https://store.helper");
-    expect(lines).toHaveLength(3);
-    expect(lines[2]).toContain(`${HELPER_BIN} --host store "$@"`);
+    expect(lines).toEqual(["", `${join(dirname(HELPER_BIN), "git-credential-vers-fast")} --host store`]);
     ok(await helper(t, ["uninstall", "--global", "--host", "store"]), "uninstall --host store");
     expect(await values(t, "credential.https://store.helper")).toEqual([]);
   });

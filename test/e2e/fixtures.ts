@@ -9,7 +9,7 @@ import { createServer } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { helper, HELPER_BIN, makeTestEnv, shellQuote, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
 import { startFakeBroker, type BrokerRequest, type FakeBroker } from "../servers/fake-broker";
@@ -319,13 +319,15 @@ export async function startBrokenProxy(mode: "drop" | "read-close" | "hang"): Pr
 }
 
 /**
- * What `install` writes for one host, read back from git: the empty reset, the fast path's daemon line,
- * then this helper's line running exactly `helperWords` (path and flags).
+ * What `install` writes for one host, read back from git: the empty reset, then the fast path's one
+ * line — the script beside the helper (git-credential-vers-fast), with the helper's flags — which runs
+ * exactly `helperWords` (path and flags). The helper's path must end in git-credential-vers.
  */
 export function expectInstalled(values: string[], helperWords: string[]): void {
-  expect(values).toHaveLength(3);
-  expect(values[0]).toBe("");
-  expect(values[1]).toMatch(/^!vers_fast_path\(\) \{ .*exec git credential-cache --socket "\$s" "\$1"/s);
-  expect(values[2]).toMatch(/^!vers_helper\(\) \{ \[ "\$1" = store \] && return 0; /);
-  expect(values[2].endsWith(` exec ${helperWords.map(shellQuote).join(" ")} "$@"; }; vers_helper`)).toBe(true);
+  const [helperPath, ...flags] = helperWords;
+  expect(basename(helperPath!)).toBe("git-credential-vers");
+  const words = [join(dirname(helperPath!), "git-credential-vers-fast"), ...flags];
+  const quoted = words.map(shellQuote).join(" ");
+  expect(values).toEqual(["", quoted.startsWith("/") ? quoted : `!${quoted}`]);
+  expect(values[1]!.length).toBeLessThan(200);
 }

@@ -1,0 +1,73 @@
+/**
+ * src/fast-path/lines.ts and src/helper-lines.ts: the one line `install` writes for the fast path,
+ * and recognising every form install ever wrote (so `install` replaces them and `uninstall` removes
+ * them) — and nothing of the user's.
+ */
+import { describe, expect, it } from "vitest";
+import { fastPathHelperWords, fastPathLines, isFastPathLine } from "../../src/fast-path/lines";
+import { helperValue, isOurs, ourHelperWords } from "../../src/helper-lines";
+import { OLD_LINES } from "./fast-path-old-lines";
+
+const HELPER = "/usr/local/bin/git-credential-vers";
+
+describe("fastPathLines: one short line, the script beside the helper with the helper's flags", () => {
+  it("a plain path as is", () => {
+    expect(fastPathLines(HELPER, ["--host", "github.com"])).toEqual(["/usr/local/bin/git-credential-vers-fast --host github.com"]);
+    expect(fastPathLines(HELPER, ["--host", "ghe.example.com", "--profile", "clone"])).toEqual(["/usr/local/bin/git-credential-vers-fast --host ghe.example.com --profile clone"]);
+  });
+
+  it("a path that needs quoting as a shell snippet, as git runs it", () => {
+    expect(fastPathLines("/home/u/tools with space/git-credential-vers", ["--host", "github.com"])).toEqual(["!'/home/u/tools with space/git-credential-vers-fast' --host github.com"]);
+    expect(fastPathLines("/home/o'brien/git-credential-vers", ["--host", "h"])).toEqual(["!'/home/o'\\''brien/git-credential-vers-fast' --host h"]);
+  });
+
+  it("stays under 200 characters on one line for a long install", () => {
+    const [line] = fastPathLines("/opt/some/rather/long/prefix/for/tools/bin/git-credential-vers", ["--host", "github.enterprise.example.com", "--profile", "deploy-readonly"]);
+    expect(line!.length).toBeLessThan(200);
+    expect(line).not.toContain("\n");
+  });
+});
+
+describe("recognising what install wrote", () => {
+  const newLine = fastPathLines(HELPER, ["--host", "github.com", "--profile", "clone"])[0]!;
+  const quotedLine = fastPathLines("/home/u/tools with space/git-credential-vers", ["--host", "github.com"])[0]!;
+
+  it("the script line: the helper beside the script runs, with the line's flags", () => {
+    expect(fastPathHelperWords(newLine)).toEqual([HELPER, "--host", "github.com", "--profile", "clone"]);
+    expect(ourHelperWords(newLine, "/elsewhere/git-credential-vers")).toEqual([HELPER, "--host", "github.com", "--profile", "clone"]);
+    expect(ourHelperWords(quotedLine, HELPER)).toEqual(["/home/u/tools with space/git-credential-vers", "--host", "github.com"]);
+    for (const line of [newLine, quotedLine]) {
+      expect(isFastPathLine(line)).toBe(true);
+      expect(isOurs(line, HELPER)).toBe(true);
+    }
+  });
+
+  it("the first fast path's daemon and helper lines", () => {
+    for (const [daemon, helper] of [OLD_LINES.plain, OLD_LINES.quoted]) {
+      expect(isFastPathLine(daemon)).toBe(true);
+      expect(isOurs(daemon, HELPER)).toBe(true);
+      expect(isOurs(helper, HELPER)).toBe(true);
+    }
+    expect(ourHelperWords(OLD_LINES.plain[1], HELPER)).toEqual([HELPER, "--host", "github.com"]);
+    expect(ourHelperWords(OLD_LINES.quoted[1], HELPER)).toEqual(["/home/u/tools with space/git-credential-vers", "--host", "ghe.example.com", "--profile", "clone"]);
+  });
+
+  it("the plain line, quoted or not", () => {
+    for (const [path, args] of [
+      [HELPER, ["--host", "github.com"]],
+      ["/home/u/tools with space/git-credential-vers", ["--host", "github.com"]],
+    ] as const) {
+      const value = helperValue(path, [...args]);
+      expect(isOurs(value, HELPER)).toBe(true);
+      expect(isFastPathLine(value)).toBe(false);
+      expect(ourHelperWords(value, HELPER)).toEqual([path, ...args]);
+    }
+  });
+
+  it("nothing of the user's", () => {
+    for (const value of ["", "store", "cache --timeout 900", "!user_helper() { :; }; user_helper", "/usr/bin/git-credential-vers-fast-other --host h", "!f() { echo vers_fast_path; }; f", "/usr/lib/git-core/git-credential-libsecret"]) {
+      expect(isOurs(value, HELPER), value).toBe(false);
+      expect(isFastPathLine(value), value).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * Issue 15, item 1, as a property over the socket folder: whatever XDG_CACHE_HOME and HOME say
+ * (absolute or not, clean or not, empty, unset) and whatever lies there (a folder of any mode, this
+ * user's or another's, a link, a file, nothing; a parent of any mode), bin/git-credential-vers-fast and
+ * fastPathSocket agree on the socket, and the script never asks a daemon in a folder the helper
+ * refuses. The script runs for real (sh, cksum, ls) beside stand-ins for the helper and git
+ * (fast-script-run.ts); an attacker's socket listens wherever the predictable name can be made.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir, userInfo } from "node:os";
+import { basename, dirname, join } from "node:path";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cacheFolder } from "../../src/cache/folder";
+import { fastPathSocket } from "../../src/fast-path/hand-off";
+import { FINGERPRINT_VARIABLES } from "../../src/fast-path/lines";
+import { fastPathFolder, socketFolderProblem } from "../../src/fast-path/socket-folder";
+import { scriptBox, type ScriptBox } from "./fast-script-run";
+
+const RUNS = 40;
+const uid = process.getuid?.();
+const isRoot = uid === 0;
+const ARGS = ["--host", "github.com"];
+
+let box: ScriptBox;
+beforeAll(() => {
+  box = scriptBox();
+});
+afterAll(() => box.cleanup());
+
+const layout = fc.record({
+  /** Which variable names the folder, and how it is written. */
+  via: fc.constantFrom("XDG_CACHE_HOME", "HOME"),
+  form: fc.constantFrom("clean", "clean", "clean", "trailing /", "//", "/./", "/x/..", "relative", "empty", "unset"),
+  folder: fc.constantFrom("dir", "dir", "dir", "link to a dir", "file", "missing"),
+  mode: fc.constantFrom(0o700, 0o700, 0o500, 0o300, 0o710, 0o750, 0o755, 0o701, 0o777, 0o1777),
+  other: isRoot ? fc.boolean() : fc.constant(false),
+  parentMode: fc.constantFrom(0o755, 0o700, 0o777, 0o1777, 0o775, 0o1733),
+});
+type Layout = typeof layout extends fc.Arbitrary<infer T> ? T : never;
+
+/** Makes the layout under a new folder; returns the environment git would run the script with. */
+function make(root: string, l: Layout): Record<string, string | undefined> {
+  const parent = join(root, l.via === "HOME" ? "home/.cache" : "xdg");
+  mkdirSync(parent, { recursive: true });
+  chmodSync(parent, l.parentMode);
+  const dir = join(parent, "git-credential-vers");
+  if (l.folder === "file") writeFileSync(dir, "");
+  if (l.folder === "dir" || l.folder === "link to a dir") {
+    const real = l.folder === "dir" ? dir : join(root, "real");
+    mkdirSync(real);
+    chmodSync(real, l.mode);
+    if (l.other) chownSync(real, 65534, 65534);
+    if (real !== dir) symlinkSync(real, dir);
+  }
+  const base = l.via === "HOME" ? join(root, "home") : parent;
+  const written =
+    l.form === "clean" ? base
+    : l.form === "trailing /" ? `${base}/`
+    : l.form === "//" ? base.replace(/\/([^/]+)$/, "//$1")
+    : l.form === "/./" ? base.replace(/\/([^/]+)$/, "/./$1")
+    : l.form === "/x/.." ? `${base}/../${basename(base)}`
+    : l.form === "relative" ? "relative/cache"
+    : l.form === "empty" ? ""
+    : undefined;
+  return l.via === "HOME" ? { HOME: written } : { XDG_CACHE_HOME: written, HOME: join(root, "elsewhere") };
+}
+
+/** The cache folder the helper itself uses with this environment (env-paths on Linux: os.homedir() is HOME when set, else the password file's). */
+function helperCacheDir(env: Record<string, string | undefined>): string {
+  const home = env.HOME !== undefined ? env.HOME : userInfo().homedir;
+  return join(env.XDG_CACHE_HOME || join(home, ".cache"), "git-credential-vers");
+}
+
+/** The name the script computes for `ARGS` in this environment (what an attacker predicts): POSIX cksum of the fingerprint. */
+function predictedName(env: Record<string, string | undefined>): string {
+  const input = [ARGS.join(" "), env.HOME ?? "", ...FINGERPRINT_VARIABLES.map((n) => env[n] ?? "")].join("\n") + "\n";
+  const [crc, length] = spawnSync("cksum", [], { input, encoding: "utf8" }).stdout.trim().split(/\s+/);
+  return `fast-${crc}-${length}.sock`;
+}
+
+async function listen(path: string): Promise<Server | undefined> {
+  const server = createServer((s) => s.end("username=x-access-token\npassword=ghs_attacker\n"));
+  return new Promise((done) => {
+    server.once("error", () => done(undefined));
+    server.listen(path, () => done(server));
+  });
+}
+
+describe("the fast path's socket folder: the script and the helper agree, and no refused folder is used", () => {
+  it(`holds over ${RUNS} layouts`, async () => {
+    const seen = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(layout, async (l) => {
+        const root = mkdtempSync(join(tmpdir(), "vers-fast-prop-"));
+        let attacker: Server | undefined;
+        try {
+          const env = make(root, l);
+          const name = predictedName(env);
+          const real = join(root, l.via === "HOME" ? "home/.cache" : "xdg", "git-credential-vers");
+          if (l.folder === "dir" || l.folder === "link to a dir") attacker = await listen(join(real, name));
+
+          const named = box.run([...ARGS, "vers-socket"], env).stdout.trim();
+          const get = box.run([...ARGS, "get"], env);
+          const erase = box.run([...ARGS, "erase"], env, "protocol=https\nhost=github.com\npassword=ghs_rejected\n\n");
+          const io = (socket: string | undefined) => ({ env: { ...env, VERS_FAST_PATH_SOCKET: socket }, cacheDir: helperCacheDir(env), uid });
+
+          // Never the attacker's answer; the helper always runs on a miss and on erase.
+          expect(get.stdout).not.toContain("ghs_attacker");
+          expect(get.helperSocket).toBeDefined();
+          expect(erase.helperSocket).toBe(get.helperSocket);
+
+          seen.add(named ? "used" : get.helperSocket ? "named, folder missing" : "refused");
+          if (named) {
+            // Used: a folder the helper accepts, and the socket the helper hands off to.
+            expect(cacheFolder({ cacheDir: helperCacheDir(env), uid }).problem).toBeUndefined();
+            expect(socketFolderProblem(dirname(named), uid)).toBeUndefined();
+            expect(fastPathSocket(io(named))).toBe(named);
+            expect(get.helperSocket).toBe(named);
+          } else {
+            // Not used: no daemon asked (get or erase), and the helper would not hand off to any socket there.
+            expect(get.gitCalls).toEqual([]);
+            expect(erase.gitCalls).toEqual([]);
+            expect(get.stdout).toBe("");
+            const folder = fastPathFolder(env);
+            if (get.helperSocket) expect(dirname(get.helperSocket)).toBe(folder);
+            if (folder) expect(fastPathSocket(io(join(folder, name)))).toBeUndefined();
+          }
+          // A daemon is asked only where one may be.
+          if (get.gitCalls.length || erase.gitCalls.length) expect(named).not.toBe("");
+        } finally {
+          await new Promise((done) => (attacker ? attacker.close(done) : done(undefined)));
+          spawnSync("chmod", ["-R", "u+rwx", root]);
+          rmSync(root, { recursive: true, force: true });
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    // The runs reached both sides (fast-check's seed varies; 40 runs draw a fit folder often enough).
+    expect(seen.has("used") && seen.has("refused")).toBe(true);
+  });
+});
