@@ -5,7 +5,7 @@
  * BENCH_RUNS pairs (default 30): the row shows the median of the rounds' medians and their spread.
  * Prints the SPEC's targets beside each figure.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { HELPER_BIN, makeTestEnv, run, type TestEnv } from "../test/e2e/harness";
@@ -15,6 +15,9 @@ import { TokenRegistry } from "../test/servers/token-registry";
 import { median, medianInterval, ms, paired, rounds, row, signed, timed, type Paired } from "./bench-tools";
 
 const BINARY = join(HELPER_BIN, "..", "..", "dist", "git-credential-vers");
+const PACKAGE_JSON = join(HELPER_BIN, "..", "..", "package.json");
+/** `npm run release`'s x64 single executable: Node 24 LTS, beside bin/ on this Node (20). */
+const RELEASE_X64 = join(HELPER_BIN, "..", "..", "release", `git-credential-vers-${(JSON.parse(readFileSync(PACKAGE_JSON, "utf8")) as { version: string }).version}-linux-x64`);
 const HOST = "github.com";
 const REQUEST = `protocol=https\nhost=${HOST}\n\n`;
 const APPROVE = (token: string) => `protocol=https\nhost=${HOST}\nusername=x-access-token\npassword=${token}\n\n`;
@@ -44,6 +47,13 @@ async function main(): Promise<void> {
       row("single binary vs bin/ (cache hit)", `${ms(sea.subject)} vs ${ms(sea.base)}: ${signed(sea.delta)}`, "report", true);
     } else {
       console.log("- single binary: not built (npm run build:binary)");
+    }
+    if (existsSync(RELEASE_X64)) {
+      const rel = await paired(get(), get(RELEASE_X64));
+      const [lo, hi] = medianInterval(rel.deltas);
+      row(`Node 24 release binary vs bin/ on node ${process.version} (cache hit)`, `${ms(rel.subject)} vs ${ms(rel.base)}: ${signed(rel.delta)} (95%: ${signed(lo)}…${signed(hi)})`, "no slower beyond the noise: 0 ≥ the 95% interval's low end", lo <= 0);
+    } else {
+      console.log("- Node 24 release binary: not built (npm run release)");
     }
 
     console.log("\nThrough git, with the config `install` writes, against git credential-store holding the same token:");
