@@ -21,11 +21,13 @@ export function scopeOf(options: InstallOptions): ConfigScope {
 }
 
 /**
- * The flags of the helper line for one host: `--host H`, then every setting flag given, in the option
+ * The flags of the helper line: `--host` for every host this install wires, in the order given (the
+ * same on each host's line: a source that mints for one host serves the first, so a broker's token for
+ * github.com never answers another host wired beside it), then every setting flag given, in the option
  * table's order, so that git runs the helper with the settings it was installed with.
  */
-export function lineArgs(host: string, flags: Flags): string[] {
-  const args = ["--host", host];
+export function lineArgs(hosts: readonly string[], flags: Flags): string[] {
+  const args = hosts.flatMap((h) => ["--host", h]);
   for (const o of OPTIONS) {
     const value = flags[o.key];
     if (o.key === "host" || value === undefined || value === false) continue;

@@ -8,18 +8,17 @@ import type { Io } from "../io";
 import { profilePermissions } from "../profiles";
 import { resolveHosts, type Flags } from "../settings";
 import { PER_REPO_MARK } from "../argv";
+import { wiredHostsIn } from "../status/wired-hosts";
 import { installProblem, lineArgs, scopeOf, usage, type InstallOptions } from "./install-flags";
 
 export type { InstallOptions };
-import { wiredHostsIn } from "../status/wired-hosts";
-
 
 /**
  * `install`: for each host, `credential.https://H.helper` gets an empty value (so a generic
  * `credential.helper=store` cannot capture our short-lived tokens), then the fast path (fast-path/lines.ts:
  * the script beside the helper) — or, with --no-fast-path, where git has no credential-cache or where the
- * script cannot be put beside the helper, this helper alone. Each line names its
- * host (--host H) and carries every setting flag given (anything it cannot carry is refused, exit 2), so
+ * script cannot be put beside the helper, this helper alone. Each line names the
+ * hosts of this install (--host H …, see lineArgs) and carries every setting flag given (anything it cannot carry is refused, exit 2), so
  * git runs the helper as it was installed. With --per-repo, `useHttpPath = true` — and, when install is
  * what set it, `--per-repo` on the line, so that uninstall knows the setting is ours. Idempotent.
  */
@@ -45,7 +44,7 @@ export async function runInstall(io: Io, flags: Flags, options: InstallOptions):
     const pathValues = await config.getAll(pathKey);
     // useHttpPath is ours when install set it before, or when it is not already the user's "true".
     const ownsPath = options.perRepo === true && (setPathBefore || pathValues.join() !== "true");
-    const args = [...lineArgs(host, flags), ...(ownsPath ? [PER_REPO_MARK] : [])];
+    const args = [...lineArgs(hosts, flags), ...(ownsPath ? [PER_REPO_MARK] : [])];
     const ours = fast ? fastPathLines(io.helperPath, args) : [helperValue(io.helperPath, args)];
     const wanted = [...kept, "", ...ours];
     if (sameList(values, wanted)) {

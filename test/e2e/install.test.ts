@@ -5,9 +5,9 @@
 import { copyFile, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { git, helper, HELPER_BIN, run, type TestEnv } from "./harness";
+import { credentialFill, git, helper, HELPER_BIN, run, type TestEnv } from "./harness";
 import { CHUNKS_OBSERVABLE, expectInstalled, lines, ok, requestsDuring, tempEnvs, useServers } from "./fixtures";
-import { ourHelperWords } from "../../src/helper-lines";
+import { flagValues, ourHelperWords } from "../../src/helper-lines";
 
 const servers = useServers({ repos: ["acme/a"] });
 
@@ -148,8 +148,9 @@ describe("install", () => {
   it("without --host uses VERS_GITHUB_HOST, else github.com", async () => {
     const t = await newEnv({ VERS_GITHUB_HOST: `${servers.gitHost.host},ghe.example.com` });
     ok(await helper(t, ["install", "--global"]), "install");
-    expectInstalled(await valuesIn(t, globalFile(t), `credential.https://${servers.gitHost.host}.helper`), [HELPER_BIN, "--host", servers.gitHost.host]);
-    expectInstalled(await valuesIn(t, globalFile(t), "credential.https://ghe.example.com.helper"), [HELPER_BIN, "--host", "ghe.example.com"]);
+    const both = [HELPER_BIN, "--host", servers.gitHost.host, "--host", "ghe.example.com"];
+    expectInstalled(await valuesIn(t, globalFile(t), `credential.https://${servers.gitHost.host}.helper`), both);
+    expectInstalled(await valuesIn(t, globalFile(t), "credential.https://ghe.example.com.helper"), both);
     expect(await valuesIn(t, globalFile(t), "credential.https://github.com.helper")).toEqual([]);
 
     const u = await newEnv();
@@ -197,6 +198,22 @@ describe("install: every setting flag is written onto the line, or refused (issu
     expect(again.stdout).not.toContain("already installed");
     expect((await ourWords(t, globalFile(t), host)).join(" ")).not.toContain("--timeout");
     expect(ok(await helper(t, ["install", "--global", "--host", host, "--base-url", servers.broker.url]), "install again").stdout).toContain("already installed");
+  });
+
+  it("two hosts installed together: each line names both, so the broker's token for the first never answers the second (issue 15 item 6)", async () => {
+    const t = await newEnv();
+    const host = servers.gitHost.host;
+    const other = "ghe.example.com";
+    ok(await helper(t, ["install", "--global", "--no-fast-path", "--host", host, "--host", other]), "install two hosts");
+    for (const h of [host, other]) expect(flagValues(await ourWords(t, globalFile(t), h), "--host")).toEqual([host, other]);
+
+    const mintsBefore = servers.broker.mints;
+    const r = await credentialFill(t, { protocol: "https", host: other });
+    expect(r.stdout).not.toContain("password=");
+    expect(r.stderr).toContain(`the broker mints tokens for ${host}, not ${other}`);
+    expect(servers.broker.mints).toBe(mintsBefore);
+    // The first host is served as before.
+    expect(ok(await credentialFill(t, { protocol: "https", host }), "fill for the broker's host").stdout).toContain("password=");
   });
 
   it("refuses two config scopes, a bad value, and a Redis password (naming VERS_REDIS_URL), writing nothing", async () => {
