@@ -1,4 +1,4 @@
-import Redis from "ioredis";
+import Redis, { type Cluster } from "ioredis";
 
 /** Redis failed us (down, slow, wrong password, out of memory, not Redis at all): the tier steps aside. */
 export class FleetUnavailable extends Error {}
@@ -6,25 +6,45 @@ export class FleetUnavailable extends Error {}
 export const CONNECT_MS = 1000;
 export const COMMAND_MS = 500;
 
-/** The few Redis operations the fleet tier needs, each bounded (a hung Redis accepts the connection and then says nothing). */
+/** What one claim round trip saw: the note, whether this machine took the lock, the lock's value, the entry. */
+export interface Claim {
+  note: unknown;
+  taken: boolean;
+  lock: unknown;
+  entry: unknown;
+}
+
+/**
+ * The few Redis operations the fleet tier needs, each bounded (a hung Redis accepts the connection and then says
+ * nothing), each a command or two on the names of one scope (one hash slot: legal in a Redis Cluster), so that
+ * INFO commandstats stays small: a hit costs one GET, a waiting machine about six commands in all.
+ */
 export interface FleetClient {
-  /** The entry and the failure note (as stored), and how long the fleet lock has left (ms; ≤ 0: none). */
-  look(entry: string, note: string, lock: string): Promise<{ entry: unknown; note: unknown; lockMs: number }>;
-  /** SET lock value NX PX ttl: true when taken. An error (e.g. out of memory) throws: that is Redis failing, not a held lock. */
-  takeLock(lock: string, value: string, ttlMs: number): Promise<boolean>;
-  /** Compare-and-delete: removes the lock only if it still holds our value. */
-  releaseLock(lock: string, value: string): Promise<void>;
+  /** GET of the entry alone (the hit). */
+  read(entry: string): Promise<unknown>;
+  /** One round trip, four commands: GET note, SET lock value NX PX ttl, GET lock, GET entry (read after the SET). */
+  claim(names: { entry: string; note: string; lock: string }, value: string, ttlMs: number): Promise<Claim>;
+  /** Blocks until the wake list holds an element (left as it is, for the next waiter) or `ms` pass: the element, or null. */
+  waitWake(wake: string, ms: number): Promise<unknown>;
+  /** Compare-and-delete of the lock (only if it still holds our value), then one element on the wake list (expiring): the waiters read. */
+  releaseLock(lock: string, value: string, wake: string): Promise<void>;
   /** Writes the entry with a TTL, unless a (valid) entry there lives longer; `replaceAny` when what is there did not open. */
   writeEntry(entry: string, value: string, ttlMs: number, replaceAny: boolean): Promise<void>;
   writeNote(note: string, value: string, ttlMs: number): Promise<void>;
+  /** Compare-and-delete of the entry: removes it only if it still holds exactly `sealed` (for `erase`). */
+  dropEntry(entry: string, sealed: string): Promise<boolean>;
   exists(names: string[]): Promise<boolean[]>;
   /** Deletes every key under the prefix (SCAN + DEL); returns how many. */
   deletePrefix(prefix: string): Promise<number>;
   close(): void;
 }
 
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+/** How long a wake list outlives the lock it ends (waiters that read the lock just before its release still find it). */
+export const WAKE_MS = 15_000;
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end redis.call('RPUSH', KEYS[2], ARGV[1]) redis.call('PEXPIRE', KEYS[2], ARGV[2]) return 1`;
 const WRITE_IF_LONGER = `if ARGV[3] ~= '1' and redis.call('PTTL', KEYS[1]) > tonumber(ARGV[2]) then return 0 end redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`;
+const DROP_IF_SAME = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /**
  * Connects within CONNECT_MS, or throws FleetUnavailable. No retries, no offline queue: a failure is final for this run.
@@ -36,7 +56,7 @@ export async function connectFleet(url: string): Promise<FleetClient> {
   const redis = new Redis(address, {
     lazyConnect: true,
     connectTimeout: CONNECT_MS,
-    commandTimeout: COMMAND_MS,
+    // No commandTimeout: each command is bounded by `run` below, and a blocking wait must outlive COMMAND_MS.
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     reconnectOnError: () => false,
@@ -53,7 +73,6 @@ export async function connectFleet(url: string): Promise<FleetClient> {
     redis.disconnect();
     throw cause ? new FleetUnavailable(`connecting: ${cause.message}`) : err;
   });
-  const run = <T>(work: Promise<T>, what: string) => bounded(work, COMMAND_MS, what);
   try {
     if (password !== undefined) await run(authenticate(redis, username, password), "authenticating");
     if (db !== undefined) await run(redis.select(db), "selecting the database");
@@ -61,26 +80,45 @@ export async function connectFleet(url: string): Promise<FleetClient> {
     redis.disconnect();
     throw err;
   }
+  return fleetClient(redis);
+}
+
+/** A running command bounded by `ms` (the client's own bound, whatever ioredis is told), every failure as FleetUnavailable. */
+const run = <T>(work: Promise<T>, what: string, ms = COMMAND_MS) => bounded(work, ms, what);
+
+/**
+ * The tier's commands on a connected ioredis client, a single node or a Cluster alike: every command names keys of
+ * one scope only. No `commandTimeout` should be set on the client for blocking commands to block: when one is, the
+ * wait is cut to fit inside it (more rounds, still bounded).
+ */
+export function fleetClient(redis: Redis | Cluster): FleetClient {
+  const ioTimeout = commandTimeoutOf(redis);
   return {
-    async look(entry, note, lock) {
-      const replies = await run(redis.multi().get(entry).get(note).pttl(lock).exec(), "reading");
-      const [e, n, l] = (replies ?? []).map(([err, value]) => {
+    read: (entry) => run(redis.get(entry), "reading"),
+    async claim(names, value, ttlMs) {
+      const replies = await run(redis.pipeline().get(names.note).set(names.lock, value, "PX", Math.max(1, Math.round(ttlMs)), "NX").get(names.lock).get(names.entry).exec(), "reading");
+      const [note, taken, lock, entry] = (replies ?? []).map(([err, reply]) => {
         if (err) throw new FleetUnavailable(err.message);
-        return value;
+        return reply;
       });
-      return { entry: e, note: n, lockMs: typeof l === "number" ? l : 0 };
+      return { note, taken: taken === "OK", lock, entry };
     },
-    takeLock: async (lock, value, ttlMs) => (await run(redis.set(lock, value, "PX", ttlMs, "NX"), "locking")) === "OK",
-    releaseLock: async (lock, value) => void (await run(redis.eval(RELEASE, 1, lock, value), "unlocking")),
+    async waitWake(wake, ms) {
+      const blockMs = Math.max(10, Math.floor(ioTimeout === undefined ? ms : Math.min(ms, ioTimeout - 100)));
+      // BLMOVE from the list to itself: the element stays, so one push wakes every waiter in turn.
+      return run(redis.blmove(wake, wake, "LEFT", "RIGHT", (blockMs / 1000).toFixed(3)), "waiting", blockMs + COMMAND_MS);
+    },
+    releaseLock: async (lock, value, wake) => void (await run(redis.eval(RELEASE, 2, lock, wake, value, String(WAKE_MS)), "unlocking")),
     writeEntry: async (entry, value, ttlMs, replaceAny) =>
       void (await run(redis.eval(WRITE_IF_LONGER, 1, entry, value, String(Math.max(1, Math.round(ttlMs))), replaceAny ? "1" : "0"), "writing")),
     writeNote: async (note, value, ttlMs) => void (await run(redis.set(note, value, "PX", ttlMs), "writing")),
+    dropEntry: async (entry, sealed) => (await run(redis.eval(DROP_IF_SAME, 1, entry, sealed), "erasing")) === 1,
     exists: async (names) => (await run(Promise.all(names.map((n) => redis.exists(n))), "reading")).map((n) => n > 0),
     async deletePrefix(prefix) {
       let cursor = "0";
       let deleted = 0;
       do {
-        const [next, keys] = await run(redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 200), "scanning");
+        const [next, keys] = await run((redis as Redis).scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 200), "scanning");
         cursor = next;
         if (keys.length) deleted += await run(redis.del(...keys), "deleting");
       } while (cursor !== "0");
@@ -88,6 +126,13 @@ export async function connectFleet(url: string): Promise<FleetClient> {
     },
     close: () => redis.disconnect(),
   };
+}
+
+/** ioredis's own per-command timeout, if the client was made with one (it also cuts blocking commands short). */
+function commandTimeoutOf(redis: Redis | Cluster): number | undefined {
+  const options = redis.options as { commandTimeout?: unknown; redisOptions?: { commandTimeout?: unknown } };
+  const ms = options.commandTimeout ?? options.redisOptions?.commandTimeout;
+  return typeof ms === "number" && ms > 0 ? ms : undefined;
 }
 
 /** The URL without its credentials and database (for ioredis), and those apart. */

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { isFresh, type RefreshPolicy } from "../cache/freshness";
 import type { Deadline } from "../deadline";
 import { HelperError, isHelperError, type ErrorCode } from "../errors";
@@ -6,7 +5,7 @@ import { isCleanToken } from "../text";
 import type { Token } from "../token";
 import { redact, type Trace } from "../trace";
 import { connectFleet, FleetUnavailable, type FleetClient } from "./client";
-import { deriveKeys, namesFor, open, seal, type FleetKeys } from "./keys";
+import { deriveKeys, lockValue, namesFor, open, seal, verifyLock, type FleetKeys } from "./keys";
 
 /** A dead holder frees the fleet lock after this long; a live one rarely holds it as long. */
 export const FLEET_LOCK_MS = 10_000;
@@ -28,16 +27,22 @@ export interface FleetMiss {
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   trace: Trace;
+  /** Whether git rejected this token on this machine (erase's local fence): never served from the fleet. */
+  fenced?: (token: string) => boolean;
   /** Opens the connection (default: ioredis, bounded); tests pass a fake client. */
   connect?: (url: string) => Promise<FleetClient>;
 }
 
 /**
- * The fleet tier, asked by the process holding the local lock on a local miss: a fresh entry in
- * Redis for this exact scope is served (the caller writes it to disk); otherwise one machine mints
- * under a fleet lock (SET NX PX, random value, compare-and-delete) and writes the entry, with a TTL
- * ending at the token's expiry, while the others poll for it within the deadline. Redis is never a
- * reason to fail: any Redis failure is one trace line, and this machine mints as if there were none.
+ * The fleet tier, asked by the process holding the local lock on a local miss. One GET: a fresh entry in Redis for
+ * this exact scope is served (the caller writes it to disk). Otherwise one round trip claims the fleet lock (SET NX PX)
+ * and reads the note, the lock and the entry again; the machine that took the lock mints, writes the entry (TTL to
+ * the token's expiry) and, releasing the lock, pushes one element onto the lock's wake list. The others block on that
+ * list (one command, until the push, the lock's end or the deadline) and then read the entry. A lock value is signed
+ * (keys.ts lockValue): one that does not verify, or that outlived any real lock (a replay), was not set by a machine
+ * of this fleet, and this machine goes on without Redis at once rather than wait on it. Redis is never a reason to fail:
+ * any Redis failure is one trace line, and this machine mints as if there were none. Every round is bounded by the
+ * deadline, paused, and counted.
  */
 export async function throughFleet(m: FleetMiss, mint: () => Promise<Token>): Promise<Token> {
   const keys = deriveKeys(m.secret);
@@ -46,7 +51,7 @@ export async function throughFleet(m: FleetMiss, mint: () => Promise<Token>): Pr
   let minted: Token | undefined;
   try {
     client = await (m.connect ?? connectFleet)(m.url);
-    return await fromFleet(m, client, keys, names, async () => (minted = await mint()));
+    return await fromFleet({ m, client, keys, names }, async () => (minted = await mint()));
   } catch (err) {
     if (!(err instanceof FleetUnavailable)) throw err;
     m.trace(`fleet tier unavailable (${err.message}); going on without it`);
@@ -56,50 +61,115 @@ export async function throughFleet(m: FleetMiss, mint: () => Promise<Token>): Pr
   }
 }
 
+/** Rounds (claim, wait, read) one `get` makes at most; each legitimate round ends a lock, so a few are plenty. */
+export const MAX_ROUNDS = 12;
+/** How far another machine's clock may be ahead of this one's, for the time in a lock value. */
+export const CLOCK_SKEW_MS = 2_000;
+
+interface At {
+  m: FleetMiss;
+  client: FleetClient;
+  keys: FleetKeys;
+  names: Names;
+}
+
 type Names = ReturnType<typeof namesFor>;
 
-async function fromFleet(m: FleetMiss, client: FleetClient, keys: FleetKeys, names: Names, mint: () => Promise<Token>): Promise<Token> {
+async function fromFleet(at: At, mint: () => Promise<Token>): Promise<Token> {
+  const { m, client, keys, names } = at;
+  const served = (stored: unknown) => freshEntry(at, stored);
+  const first = served(await client.read(names.entry));
+  if (first) return hit(m, first);
   let pause = 25;
-  for (;;) {
-    const seen = await client.look(names.entry, names.note, names.lock);
-    const entry = readEntry(keys, names.entry, seen.entry, m.scopeKey);
-    if (entry && isFresh({ expiresAt: entry.expiresAt! }, m.now(), m.policy)) {
-      m.trace(`fleet hit: ${redact(entry.token)}, ${Math.round((entry.expiresAt! - m.now()) / 1000)} s left`);
-      return entry;
+  let wokenBy: string | undefined;
+  for (let round = 1; ; round++) {
+    const mine = lockValue(keys, names.lock, m.now());
+    const seen = await client.claim(names, mine.value, FLEET_LOCK_MS);
+    const release = () => client.releaseLock(names.lock, mine.value, `${names.wake}:${mine.id}`).catch(() => undefined);
+    const entry = served(seen.entry);
+    if (entry) {
+      if (seen.taken) await release();
+      return hit(m, entry);
     }
     const note = readNote(keys, names.note, seen.note, m.now());
     if (note) {
+      if (seen.taken) await release();
       m.trace(`the fleet's minting machine failed ${m.now() - note.at} ms ago (${note.code}); not asking again`);
       if (m.inHand) return m.inHand;
       throw new HelperError(note.code as ErrorCode, note.what, note.hint, note.status);
     }
-    // A fleet lock always has an expiry of at most FLEET_LOCK_MS: anything else under its name is garbage no machine
-    // will ever release, and waiting on it would spin (no expiry: SET NX fails forever) or last the whole deadline.
-    if (seen.lockMs === -1 || seen.lockMs > FLEET_LOCK_MS) throw new FleetUnavailable(`the fleet lock's name holds something else (${seen.lockMs === -1 ? "no expiry" : `${seen.lockMs} ms left`})`);
-    if (seen.lockMs > 0) {
+    if (seen.taken) {
+      try {
+        return await mintForFleet(at, mint, replaceable(at, seen.entry));
+      } finally {
+        await release();
+      }
+    }
+    const holder = liveLock(at, seen.lock);
+    if (seen.lock !== null && (!holder || seen.lock === wokenBy)) {
+      // Not a lock a machine of this fleet holds: someone without the secret (or a replay) stands in the way. Waiting on
+      // it could last the whole deadline: this machine goes on as without Redis, at once.
+      throw new FleetUnavailable(`the fleet lock holds ${holder ? "a value whose holder already finished (a replay)" : "a value no machine of this fleet wrote"}`);
+    }
+    if (holder) {
       if (m.inHand) {
         m.trace("another machine is refreshing this token; serving the one in hand");
         return m.inHand;
       }
-      if (m.deadline.remaining() <= pause) throw new HelperError("timeout", "timed out waiting for another machine of the fleet to mint the token", "try again; a machine that died frees the fleet lock within 10 s");
-      await m.sleep(pause / 2 + Math.random() * pause);
-      pause = Math.min(pause * 1.6, 400);
-      continue;
+      const waitMs = Math.min(holder.until - m.now(), m.deadline.remaining() - 50);
+      if (waitMs <= 0) throw timedOut();
+      const woke = await client.waitWake(`${names.wake}:${holder.id}`, waitMs);
+      if (typeof woke === "string" && woke === seen.lock) wokenBy = woke;
+      const after = served(await client.read(names.entry));
+      if (after) return hit(m, after);
     }
-    const value = randomBytes(16).toString("hex");
-    if (!(await client.takeLock(names.lock, value, FLEET_LOCK_MS))) continue;
-    try {
-      return await mintForFleet(m, client, keys, names, mint, seen.entry !== null && entry === undefined);
-    } finally {
-      await client.releaseLock(names.lock, value).catch(() => undefined);
-    }
+    // Paused before the next round, whatever Redis said: nothing it answers makes this loop spin.
+    if (round >= MAX_ROUNDS) throw new FleetUnavailable(`no progress after ${MAX_ROUNDS} rounds`);
+    if (m.deadline.remaining() <= pause) throw holder ? timedOut() : new FleetUnavailable("the deadline came between rounds");
+    await m.sleep(pause / 2 + Math.random() * pause);
+    pause = Math.min(pause * 1.6, 400);
   }
 }
 
-/** Holding the fleet lock: read once more, mint, write the entry (or the failure note) for the others. */
-async function mintForFleet(m: FleetMiss, client: FleetClient, keys: FleetKeys, names: Names, mint: () => Promise<Token>, garbage: boolean): Promise<Token> {
-  const again = readEntry(keys, names.entry, (await client.look(names.entry, names.note, names.lock)).entry, m.scopeKey);
-  if (again && isFresh({ expiresAt: again.expiresAt! }, m.now(), m.policy)) return again;
+function hit(m: FleetMiss, entry: Token): Token {
+  m.trace(`fleet hit: ${redact(entry.token)}, ${Math.round((entry.expiresAt! - m.now()) / 1000)} s left`);
+  return entry;
+}
+
+function timedOut(): HelperError {
+  return new HelperError("timeout", "timed out waiting for another machine of the fleet to mint the token", "try again; a machine that died frees the fleet lock within 10 s");
+}
+
+/** A lock value a machine of this fleet wrote for this lock name, not older than any real lock lives, not from the future. */
+function liveLock({ m, keys, names }: At, value: unknown): { id: string; until: number } | undefined {
+  const lock = verifyLock(keys, names.lock, value);
+  if (!lock) return undefined;
+  const now = m.now();
+  if (lock.at > now + CLOCK_SKEW_MS || lock.at + FLEET_LOCK_MS + CLOCK_SKEW_MS <= now) return undefined;
+  return { id: lock.id, until: lock.at + FLEET_LOCK_MS + CLOCK_SKEW_MS };
+}
+
+/** The entry, if it opens for this scope, holds a token this machine has not seen rejected, and is fresh. */
+function freshEntry({ m, keys, names }: At, stored: unknown): Token | undefined {
+  const entry = readEntry(keys, names.entry, stored, m.scopeKey);
+  if (!entry || !isFresh({ expiresAt: entry.expiresAt! }, m.now(), m.policy)) return undefined;
+  if (m.fenced?.(entry.token)) {
+    m.trace(`the fleet holds ${redact(entry.token)}, which git rejected here; not served`);
+    return undefined;
+  }
+  return entry;
+}
+
+/** What the entry's name holds may go whatever its TTL: it does not open for this scope, or holds a token git rejected here. */
+function replaceable({ m, keys, names }: At, stored: unknown): boolean {
+  if (stored === null || stored === undefined) return false;
+  const entry = readEntry(keys, names.entry, stored, m.scopeKey);
+  return entry === undefined || m.fenced?.(entry.token) === true;
+}
+
+/** Holding the fleet lock (the claim read the entry after taking it): mint, write the entry (or the failure note) for the others. */
+async function mintForFleet(at: At, mint: () => Promise<Token>, replaceAny: boolean): Promise<Token> {
+  const { m, client, keys, names } = at;
   let token: Token;
   try {
     token = await mint();
@@ -110,16 +180,19 @@ async function mintForFleet(m: FleetMiss, client: FleetClient, keys: FleetKeys, 
     }
     throw err;
   }
-  const ttl = (token.expiresAt ?? 0) - m.now();
-  if (ttl > 0) {
-    const sealed = seal(keys, names.entry, { v: 1, key: m.scopeKey, token: token.token, expiresAt: token.expiresAt, permissions: token.permissions, repositories: token.repositories });
-    await client.writeEntry(names.entry, sealed, ttl, garbage).catch((err: unknown) => m.trace(`fleet write failed (${(err as Error).message})`));
-  }
+  await writeFor(at, token, replaceAny);
   return token;
 }
 
+async function writeFor({ m, client, keys, names }: At, token: Token, replaceAny: boolean): Promise<void> {
+  const ttl = (token.expiresAt ?? 0) - m.now();
+  if (ttl <= 0) return;
+  const sealed = seal(keys, names.entry, { v: 1, key: m.scopeKey, token: token.token, expiresAt: token.expiresAt, permissions: token.permissions, repositories: token.repositories });
+  await client.writeEntry(names.entry, sealed, ttl, replaceAny).catch((err: unknown) => m.trace(`fleet write failed (${(err as Error).message})`));
+}
+
 /** An entry that opens, is for this very scope, holds a clean token and has not expired; else undefined. */
-function readEntry(keys: FleetKeys, name: string, stored: unknown, scopeKey: string): Token | undefined {
+export function readEntry(keys: FleetKeys, name: string, stored: unknown, scopeKey: string): Token | undefined {
   const data = open(keys, name, stored) as { v?: unknown; key?: unknown; token?: unknown; expiresAt?: unknown; permissions?: unknown; repositories?: unknown } | undefined;
   if (!data || data.v !== 1 || data.key !== scopeKey || typeof data.token !== "string" || !isCleanToken(data.token)) return undefined;
   if (typeof data.expiresAt !== "number" || !Number.isFinite(data.expiresAt)) return undefined;
