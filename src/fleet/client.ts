@@ -6,28 +6,44 @@ export class FleetUnavailable extends Error {}
 export const CONNECT_MS = 1000;
 export const COMMAND_MS = 500;
 
-/** What one claim round trip saw: the note, whether this machine took the lock, the lock's value, the entry. */
+/** What one claim saw: whether this machine took the lock, the note; taken, the entry read after taking it, else the lock's value. */
 export interface Claim {
-  note: unknown;
   taken: boolean;
+  note: unknown;
   lock: unknown;
   entry: unknown;
 }
 
+/** The names of one scope the lock's commands touch (all in one hash slot). */
+export interface LockNames {
+  entry: string;
+  note: string;
+  lock: string;
+  /** The waiters' count; `<wake>:<lock id>` is the wake list of one lock. */
+  wake: string;
+}
+
 /**
  * The few Redis operations the fleet tier needs, each bounded (a hung Redis accepts the connection and then says
- * nothing), each a command or two on the names of one scope (one hash slot: legal in a Redis Cluster), so that
- * INFO commandstats stays small: a hit costs one GET, a waiting machine about six commands in all.
+ * nothing), each on the names of one scope only (one hash slot: legal in a Redis Cluster), and few, as INFO
+ * commandstats counts them (a Lua script: EVAL and each command it runs): a hit is one GET; a waiting machine
+ * claims (EVAL SET GET GET INCR, + PEXPIRE for the first) and blocks once (BLPOP).
  */
 export interface FleetClient {
   /** GET of the entry alone (the hit). */
   read(entry: string): Promise<unknown>;
-  /** One round trip, four commands: GET note, SET lock value NX PX ttl, GET lock, GET entry (read after the SET). */
-  claim(names: { entry: string; note: string; lock: string }, value: string, ttlMs: number): Promise<Claim>;
-  /** Blocks until the wake list holds an element (left as it is, for the next waiter) or `ms` pass: the element, or null. */
-  waitWake(wake: string, ms: number): Promise<unknown>;
-  /** Compare-and-delete of the lock (only if it still holds our value), then one element on the wake list (expiring): the waiters read. */
-  releaseLock(lock: string, value: string, wake: string): Promise<void>;
+  /**
+   * One Lua call: SET lock value NX PX ttl and the note; taken, it reads the entry (after the SET: nothing written
+   * before it is missed); not taken, it reads the lock's value and counts this machine among the lock's waiters.
+   */
+  claim(names: LockNames, value: string, ttlMs: number): Promise<Claim>;
+  /** BLPOP of one element from a wake list, for at most `ms`: the element, or null. */
+  waitWake(list: string, ms: number): Promise<unknown>;
+  /**
+   * One Lua call: deletes the lock if it still holds our value (compare-and-delete), then pushes `payload` once for
+   * each machine counted waiting on it onto its wake list (`<wake>:<id>`, expiring): each waiter pops one, none is left.
+   */
+  releaseLock(names: LockNames, value: string, id: string, payload: string): Promise<void>;
   /** Writes the entry with a TTL, unless a (valid) entry there lives longer; `replaceAny` when what is there did not open. */
   writeEntry(entry: string, value: string, ttlMs: number, replaceAny: boolean): Promise<void>;
   writeNote(note: string, value: string, ttlMs: number): Promise<void>;
@@ -39,10 +55,19 @@ export interface FleetClient {
   close(): void;
 }
 
-/** How long a wake list outlives the lock it ends (waiters that read the lock just before its release still find it). */
+/** How long unpopped wake elements (a waiter that gave up) outlive the lock they end. */
 export const WAKE_MS = 15_000;
 
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end redis.call('RPUSH', KEYS[2], ARGV[1]) redis.call('PEXPIRE', KEYS[2], ARGV[2]) return 1`;
+// KEYS: lock, note, entry, wake count. ARGV: value, ttl ms.
+const CLAIM = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, redis.call('GET', KEYS[2]), false, redis.call('GET', KEYS[3])} end
+local held = redis.call('GET', KEYS[1])
+if held and redis.call('INCR', KEYS[4]) == 1 then redis.call('PEXPIRE', KEYS[4], ARGV[2]) end
+return {0, redis.call('GET', KEYS[2]), held, false}`;
+// KEYS: lock, wake count, wake list. ARGV: value, payload, wake ms.
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+local n = math.min(tonumber(redis.call('GETDEL', KEYS[2])) or 0, 1000)
+if n > 0 then local items = {} for i = 1, n do items[i] = ARGV[2] end redis.call('RPUSH', KEYS[3], unpack(items)) redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
+return n`;
 const WRITE_IF_LONGER = `if ARGV[3] ~= '1' and redis.call('PTTL', KEYS[1]) > tonumber(ARGV[2]) then return 0 end redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`;
 const DROP_IF_SAME = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
@@ -96,19 +121,18 @@ export function fleetClient(redis: Redis | Cluster): FleetClient {
   return {
     read: (entry) => run(redis.get(entry), "reading"),
     async claim(names, value, ttlMs) {
-      const replies = await run(redis.pipeline().get(names.note).set(names.lock, value, "PX", Math.max(1, Math.round(ttlMs)), "NX").get(names.lock).get(names.entry).exec(), "reading");
-      const [note, taken, lock, entry] = (replies ?? []).map(([err, reply]) => {
-        if (err) throw new FleetUnavailable(err.message);
-        return reply;
-      });
-      return { note, taken: taken === "OK", lock, entry };
+      const ttl = String(Math.max(1, Math.round(ttlMs)));
+      const reply = await run(redis.eval(CLAIM, 4, names.lock, names.note, names.entry, names.wake, value, ttl), "claiming");
+      if (!Array.isArray(reply) || reply.length !== 4) throw new FleetUnavailable("the claim's answer is not what the script returns");
+      const [taken, note, lock, entry] = reply as unknown[];
+      return { taken: taken === 1, note, lock, entry };
     },
-    async waitWake(wake, ms) {
+    async waitWake(list, ms) {
       const blockMs = Math.max(10, Math.floor(ioTimeout === undefined ? ms : Math.min(ms, ioTimeout - 100)));
-      // BLMOVE from the list to itself: the element stays, so one push wakes every waiter in turn.
-      return run(redis.blmove(wake, wake, "LEFT", "RIGHT", (blockMs / 1000).toFixed(3)), "waiting", blockMs + COMMAND_MS);
+      const popped = await run(redis.blpop(list, (blockMs / 1000).toFixed(3)), "waiting", blockMs + COMMAND_MS);
+      return popped === null ? null : popped[1];
     },
-    releaseLock: async (lock, value, wake) => void (await run(redis.eval(RELEASE, 2, lock, wake, value, String(WAKE_MS)), "unlocking")),
+    releaseLock: async (names, value, id, payload) => void (await run(redis.eval(RELEASE, 3, names.lock, names.wake, `${names.wake}:${id}`, value, payload, String(WAKE_MS)), "unlocking")),
     writeEntry: async (entry, value, ttlMs, replaceAny) =>
       void (await run(redis.eval(WRITE_IF_LONGER, 1, entry, value, String(Math.max(1, Math.round(ttlMs))), replaceAny ? "1" : "0"), "writing")),
     writeNote: async (note, value, ttlMs) => void (await run(redis.set(note, value, "PX", ttlMs), "writing")),

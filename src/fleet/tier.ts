@@ -4,7 +4,8 @@ import { HelperError, isHelperError, type ErrorCode } from "../errors";
 import { isCleanToken } from "../text";
 import type { Token } from "../token";
 import { redact, type Trace } from "../trace";
-import { connectFleet, FleetUnavailable, type FleetClient } from "./client";
+import { connectFleet, FleetUnavailable, type Claim, type FleetClient } from "./client";
+import { fenceOn, type Memos } from "./fence";
 import { deriveKeys, lockValue, namesFor, open, seal, verifyLock, type FleetKeys } from "./keys";
 
 /** A dead holder frees the fleet lock after this long; a live one rarely holds it as long. */
@@ -27,8 +28,8 @@ export interface FleetMiss {
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   trace: Trace;
-  /** Whether git rejected this token on this machine (erase's local fence): never served from the fleet. */
-  fenced?: (token: string) => boolean;
+  /** Where the local fence lives (the cache store): a token git rejected on this machine is never served from the fleet. */
+  memos?: Memos;
   /** Opens the connection (default: ioredis, bounded); tests pass a fake client. */
   connect?: (url: string) => Promise<FleetClient>;
 }
@@ -51,7 +52,8 @@ export async function throughFleet(m: FleetMiss, mint: () => Promise<Token>): Pr
   let minted: Token | undefined;
   try {
     client = await (m.connect ?? connectFleet)(m.url);
-    return await fromFleet({ m, client, keys, names }, async () => (minted = await mint()));
+    const fence = m.memos && fenceOn(m.memos, m.now);
+    return await fromFleet({ m, client, keys, names, fenced: (token) => fence?.has(token) === true }, async () => (minted = await mint()));
   } catch (err) {
     if (!(err instanceof FleetUnavailable)) throw err;
     m.trace(`fleet tier unavailable (${err.message}); going on without it`);
@@ -71,40 +73,23 @@ interface At {
   client: FleetClient;
   keys: FleetKeys;
   names: Names;
+  fenced: (token: string) => boolean;
 }
 
 type Names = ReturnType<typeof namesFor>;
 
 async function fromFleet(at: At, mint: () => Promise<Token>): Promise<Token> {
   const { m, client, keys, names } = at;
-  const served = (stored: unknown) => freshEntry(at, stored);
-  const first = served(await client.read(names.entry));
+  const first = freshEntry(at, await client.read(names.entry));
   if (first) return hit(m, first);
   let pause = 25;
   let wokenBy: string | undefined;
   for (let round = 1; ; round++) {
     const mine = lockValue(keys, names.lock, m.now());
     const seen = await client.claim(names, mine.value, FLEET_LOCK_MS);
-    const release = () => client.releaseLock(names.lock, mine.value, `${names.wake}:${mine.id}`).catch(() => undefined);
-    const entry = served(seen.entry);
-    if (entry) {
-      if (seen.taken) await release();
-      return hit(m, entry);
-    }
+    if (seen.taken) return holding(at, mine, seen, mint);
     const note = readNote(keys, names.note, seen.note, m.now());
-    if (note) {
-      if (seen.taken) await release();
-      m.trace(`the fleet's minting machine failed ${m.now() - note.at} ms ago (${note.code}); not asking again`);
-      if (m.inHand) return m.inHand;
-      throw new HelperError(note.code as ErrorCode, note.what, note.hint, note.status);
-    }
-    if (seen.taken) {
-      try {
-        return await mintForFleet(at, mint, replaceable(at, seen.entry));
-      } finally {
-        await release();
-      }
-    }
+    if (note) return noted(m, note);
     const holder = liveLock(at, seen.lock);
     if (seen.lock !== null && (!holder || seen.lock === wokenBy)) {
       // Not a lock a machine of this fleet holds: someone without the secret (or a replay) stands in the way. Waiting on
@@ -119,9 +104,14 @@ async function fromFleet(at: At, mint: () => Promise<Token>): Promise<Token> {
       const waitMs = Math.min(holder.until - m.now(), m.deadline.remaining() - 50);
       if (waitMs <= 0) throw timedOut();
       const woke = await client.waitWake(`${names.wake}:${holder.id}`, waitMs);
-      if (typeof woke === "string" && woke === seen.lock) wokenBy = woke;
-      const after = served(await client.read(names.entry));
-      if (after) return hit(m, after);
+      const [by, payload] = typeof woke === "string" ? woke.split(" ", 2) : [];
+      if (by === seen.lock) {
+        wokenBy = by;
+        const entry = freshEntry(at, payload);
+        if (entry) return hit(m, entry);
+        const note = readNote(keys, names.note, payload, m.now());
+        if (note) return noted(m, note);
+      }
     }
     // Paused before the next round, whatever Redis said: nothing it answers makes this loop spin.
     if (round >= MAX_ROUNDS) throw new FleetUnavailable(`no progress after ${MAX_ROUNDS} rounds`);
@@ -129,6 +119,47 @@ async function fromFleet(at: At, mint: () => Promise<Token>): Promise<Token> {
     await m.sleep(pause / 2 + Math.random() * pause);
     pause = Math.min(pause * 1.6, 400);
   }
+}
+
+/**
+ * Holding the fleet lock: the claim read the entry and the note after taking it. Serve or fail by them, else mint and
+ * write the entry (or the failure note) for the others; releasing the lock hands each waiter what was written.
+ */
+async function holding(at: At, mine: { value: string; id: string }, seen: Claim, mint: () => Promise<Token>): Promise<Token> {
+  const { m, client, keys, names } = at;
+  let payload = "";
+  try {
+    const entry = freshEntry(at, seen.entry);
+    if (entry) {
+      payload = seen.entry as string;
+      return hit(m, entry);
+    }
+    const note = readNote(keys, names.note, seen.note, m.now());
+    if (note) {
+      payload = seen.note as string;
+      return noted(m, note);
+    }
+    let token: Token;
+    try {
+      token = await mint();
+    } catch (err) {
+      if (isHelperError(err) && FINAL.has(err.code)) {
+        payload = seal(keys, names.note, { at: m.now(), code: err.code, what: err.what, hint: err.hint, status: err.status });
+        await client.writeNote(names.note, payload, FLEET_NOTE_MS).catch(() => undefined);
+      }
+      throw err;
+    }
+    payload = await writeFor(at, token, replaceable(at, seen.entry));
+    return token;
+  } finally {
+    await client.releaseLock(names, mine.value, mine.id, `${mine.value} ${payload}`).catch(() => undefined);
+  }
+}
+
+function noted(m: FleetMiss, note: NonNullable<ReturnType<typeof readNote>>): Token {
+  m.trace(`the fleet's minting machine failed ${m.now() - note.at} ms ago (${note.code}); not asking again`);
+  if (m.inHand) return m.inHand;
+  throw new HelperError(note.code as ErrorCode, note.what, note.hint, note.status);
 }
 
 function hit(m: FleetMiss, entry: Token): Token {
@@ -150,10 +181,10 @@ function liveLock({ m, keys, names }: At, value: unknown): { id: string; until: 
 }
 
 /** The entry, if it opens for this scope, holds a token this machine has not seen rejected, and is fresh. */
-function freshEntry({ m, keys, names }: At, stored: unknown): Token | undefined {
+function freshEntry({ m, keys, names, fenced }: At, stored: unknown): Token | undefined {
   const entry = readEntry(keys, names.entry, stored, m.scopeKey);
   if (!entry || !isFresh({ expiresAt: entry.expiresAt! }, m.now(), m.policy)) return undefined;
-  if (m.fenced?.(entry.token)) {
+  if (fenced(entry.token)) {
     m.trace(`the fleet holds ${redact(entry.token)}, which git rejected here; not served`);
     return undefined;
   }
@@ -161,34 +192,24 @@ function freshEntry({ m, keys, names }: At, stored: unknown): Token | undefined 
 }
 
 /** What the entry's name holds may go whatever its TTL: it does not open for this scope, or holds a token git rejected here. */
-function replaceable({ m, keys, names }: At, stored: unknown): boolean {
+function replaceable({ m, keys, names, fenced }: At, stored: unknown): boolean {
   if (stored === null || stored === undefined) return false;
   const entry = readEntry(keys, names.entry, stored, m.scopeKey);
-  return entry === undefined || m.fenced?.(entry.token) === true;
+  return entry === undefined || fenced(entry.token);
 }
 
-/** Holding the fleet lock (the claim read the entry after taking it): mint, write the entry (or the failure note) for the others. */
-async function mintForFleet(at: At, mint: () => Promise<Token>, replaceAny: boolean): Promise<Token> {
-  const { m, client, keys, names } = at;
-  let token: Token;
-  try {
-    token = await mint();
-  } catch (err) {
-    if (isHelperError(err) && FINAL.has(err.code)) {
-      const note = { at: m.now(), code: err.code, what: err.what, hint: err.hint, status: err.status };
-      await client.writeNote(names.note, seal(keys, names.note, note), FLEET_NOTE_MS).catch(() => undefined);
-    }
-    throw err;
-  }
-  await writeFor(at, token, replaceAny);
-  return token;
-}
-
-async function writeFor({ m, client, keys, names }: At, token: Token, replaceAny: boolean): Promise<void> {
+/** Writes the entry for the others (a write that fails is one trace line); returns what was sealed ("" for none). */
+async function writeFor({ m, client, keys, names }: At, token: Token, replaceAny: boolean): Promise<string> {
   const ttl = (token.expiresAt ?? 0) - m.now();
-  if (ttl <= 0) return;
+  if (ttl <= 0) return "";
   const sealed = seal(keys, names.entry, { v: 1, key: m.scopeKey, token: token.token, expiresAt: token.expiresAt, permissions: token.permissions, repositories: token.repositories });
-  await client.writeEntry(names.entry, sealed, ttl, replaceAny).catch((err: unknown) => m.trace(`fleet write failed (${(err as Error).message})`));
+  try {
+    await client.writeEntry(names.entry, sealed, ttl, replaceAny);
+    return sealed;
+  } catch (err) {
+    m.trace(`fleet write failed (${(err as Error).message})`);
+    return "";
+  }
 }
 
 /** An entry that opens, is for this very scope, holds a clean token and has not expired; else undefined. */

@@ -41,36 +41,43 @@ function failure(promise: Promise<unknown>): Promise<FleetUnavailable> {
 }
 
 describe("the operations", () => {
-  const names = { entry: "e", note: "n", lock: "l" };
+  const names = { entry: "e", note: "n", lock: "l", wake: "w" };
 
-  it("read and claim: nothing there is null; the claim takes the lock", async () => {
+  it("read and claim: nothing there is null; the claim takes the lock and leaves no waiter count", async () => {
     const c = await connect();
     expect(await c.read("e")).toBeNull();
-    expect(await c.claim(names, "ours", 10_000)).toEqual({ note: null, taken: true, lock: "ours", entry: null });
+    expect(await c.claim(names, "ours", 10_000)).toEqual({ taken: true, note: null, lock: null, entry: null });
+    expect(await redis.command("EXISTS", "w")).toBe(0);
   });
 
-  it("claim is SET NX PX: once; the loser sees the holder's value; releaseLock deletes only our own value and pushes one wake element", async () => {
+  it("claim is SET NX PX: once; a loser sees the holder's value and is counted; the release pushes one element per waiter and deletes only our own value", async () => {
     const c = await connect();
-    expect((await c.claim(names, "ours", 10_000)).taken).toBe(true);
-    expect(await c.claim(names, "theirs", 10_000)).toEqual({ note: null, taken: false, lock: "ours", entry: null });
+    await redis.command("SET", "n", "a note");
+    expect(await c.claim(names, "ours", 10_000)).toEqual({ taken: true, note: "a note", lock: null, entry: null });
+    expect(await c.claim(names, "theirs", 10_000)).toEqual({ taken: false, note: "a note", lock: "ours", entry: null });
+    expect((await c.claim(names, "third", 10_000)).taken).toBe(false);
     const pttl = Number(await redis.command("PTTL", "l"));
     expect(pttl).toBeGreaterThan(9_000);
     expect(pttl).toBeLessThanOrEqual(10_000);
-    await c.releaseLock("l", "theirs", "w:theirs");
+    expect(await redis.command("GET", "w")).toBe("2");
+    expect(Number(await redis.command("PTTL", "w"))).toBeGreaterThan(9_000);
+    await c.releaseLock(names, "theirs", "their-id", "payload of theirs");
     expect(await redis.command("GET", "l")).toBe("ours");
-    await c.releaseLock("l", "ours", "w:ours");
-    expect(await redis.command("EXISTS", "l")).toBe(0);
-    expect(await redis.command("LRANGE", "w:ours", "0", "-1")).toEqual(["ours"]);
-    expect(Number(await redis.command("PTTL", "w:ours"))).toBeGreaterThan(10_000);
+    expect(await redis.command("EXISTS", "w")).toBe(0); // the count went with the first release: the waiters were told
+    await redis.command("SET", "w", "2");
+    await c.releaseLock(names, "ours", "our-id", "ours payload");
+    expect(await redis.command("EXISTS", "l", "w")).toBe(0);
+    expect(await redis.command("LRANGE", "w:our-id", "0", "-1")).toEqual(["ours payload", "ours payload"]);
+    expect(Number(await redis.command("PTTL", "w:our-id"))).toBeGreaterThan(10_000);
   });
 
-  it("waitWake blocks past the 500 ms command bound until the push, and one push wakes every waiter (the element stays)", async () => {
+  it("waitWake blocks past the 500 ms command bound until the push; each waiter pops one element, none is left", async () => {
     const waiters = await Promise.all([connect(), connect(), connect()]);
     const woken = Promise.all(waiters.map((w) => w.waitWake("w:1", 5_000)));
     await redis.command("CLIENT", "PAUSE", "600", "WRITE"); // the push below waits 600 ms: longer than a command's bound
-    await redis.command("RPUSH", "w:1", "value-1");
-    expect(await woken).toEqual(["value-1", "value-1", "value-1"]);
-    expect(await redis.command("LLEN", "w:1")).toBe(1);
+    await redis.command("RPUSH", "w:1", "v", "v", "v");
+    expect(await woken).toEqual(["v", "v", "v"]);
+    expect(await redis.command("EXISTS", "w:1")).toBe(0);
   });
 
   it("waitWake with nothing pushed: null after its time", async () => {
@@ -141,7 +148,7 @@ describe("failures, each a FleetUnavailable", () => {
   it("out of memory: the lock's SET throws (it is not a lock held by someone else)", async () => {
     const c = await connect();
     await redis.fillMemory();
-    const err = await failure(c.claim({ entry: "e", note: "n", lock: "l" }, "ours", 10_000));
+    const err = await failure(c.claim({ entry: "e", note: "n", lock: "l", wake: "w" }, "ours", 10_000));
     expect(err.message).toMatch(/OOM/);
   });
 
@@ -198,9 +205,9 @@ describe("failures, each a FleetUnavailable", () => {
   it("a key of another type under a name: the read, the claim, the wait fail", async () => {
     const c = await connect();
     await redis.command("HSET", "e", "field", "value");
-    await redis.command("HSET", "w", "field", "value");
+    await redis.command("HSET", "w:1", "field", "value");
     expect((await failure(c.read("e"))).message).toMatch(/WRONGTYPE/);
-    expect((await failure(c.claim({ entry: "e", note: "n", lock: "l" }, "ours", 10_000))).message).toMatch(/WRONGTYPE/);
-    expect((await failure(c.waitWake("w", 100))).message).toMatch(/WRONGTYPE/);
+    expect((await failure(c.claim({ entry: "e", note: "n", lock: "l", wake: "w" }, "ours", 10_000))).message).toMatch(/WRONGTYPE/);
+    expect((await failure(c.waitWake("w:1", 100))).message).toMatch(/WRONGTYPE/);
   });
 });

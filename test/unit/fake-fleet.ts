@@ -1,6 +1,7 @@
 /**
- * An in-memory FleetClient for tier tests: keys with expiry on the test's clock, the claim round trip (GET note,
- * SET NX PX, GET lock, GET entry), wake lists a waiter blocks on (the wait passes on the test's clock), the
+ * An in-memory FleetClient for tier tests: keys with expiry on the test's clock, the claim script (SET NX PX, the note;
+ * taken: the entry, else the lock's value and one more waiter counted), wake lists a waiter pops from (the
+ * wait passes on the test's clock), the release pushing one element per waiter, the
  * compare-and-delete and write-if-longer rules of src/fleet/client.ts, a log of calls with the Redis commands each
  * costs, and failures on demand. A runaway loop fails the test instead of hanging it.
  */
@@ -8,22 +9,20 @@ import type { FleetClient } from "../../src/fleet/client";
 
 type Op = Exclude<keyof FleetClient, "close">;
 
-/** Redis commands per call as INFO commandstats counts them (Lua: EVAL and each command it runs). */
-const COMMANDS: Record<Op, number> = { read: 1, claim: 4, waitWake: 1, releaseLock: 5, writeEntry: 3, writeNote: 1, dropEntry: 3, exists: 1, deletePrefix: 2 };
 
 export interface FakeFleet extends FleetClient {
   data: Map<string, { value: string; expiresAt?: number }>;
   lists: Map<string, { items: string[]; expiresAt?: number }>;
   calls: Op[];
-  /** Redis commands the calls so far cost. */
-  commands(): number;
+  /** Redis commands the calls so far cost, as INFO commandstats counts them (Lua: EVAL and each command it runs). */
+  commands: number;
   closed: boolean;
   /** Makes every later call of `op` throw `err` (e.g. a FleetUnavailable: out of memory). */
   failOn(op: Op, err: Error): void;
   /** Runs before each `read` and `claim` answers, with the number of reads and claims so far (1 for the first): another machine at work. */
   beforeLook?: (count: number) => void;
-  /** Runs when a waiter starts blocking on `wake`, with the number of waits so far: another machine finishing meanwhile. */
-  onWait?: (count: number, wake: string) => void;
+  /** Runs when a waiter starts blocking on the wake list `list`, with the number of waits so far: another machine finishing meanwhile. */
+  onWait?: (count: number, list: string) => void;
   set(name: string, value: string, ttlMs?: number): void;
   get(name: string): string | undefined;
   push(list: string, value: string): void;
@@ -36,6 +35,7 @@ export function fakeFleet(now: () => number, advance: (ms: number) => void = () 
   const lists = new Map<string, { items: string[]; expiresAt?: number }>();
   const failures = new Map<Op, Error>();
   let looks = 0;
+  const cost = (n: number) => void (fleet.commands += n);
   let waits = 0;
   const live = (name: string) => {
     const item = data.get(name);
@@ -61,7 +61,7 @@ export function fakeFleet(now: () => number, advance: (ms: number) => void = () 
     data,
     lists,
     calls: [],
-    commands: () => fleet.calls.reduce((n, op) => n + COMMANDS[op], 0),
+    commands: 0,
     closed: false,
     failOn: (op, err) => void failures.set(op, err),
     set: (name, value, ttlMs) => void data.set(name, { value, expiresAt: ttlMs === undefined ? undefined : now() + ttlMs }),
@@ -72,33 +72,50 @@ export function fakeFleet(now: () => number, advance: (ms: number) => void = () 
     },
     async read(entry) {
       call("read");
+      cost(1);
       fleet.beforeLook?.(++looks);
       return live(entry)?.value ?? null;
     },
     async claim(names, value, ttlMs) {
       call("claim");
       fleet.beforeLook?.(++looks);
-      const note = live(names.note)?.value ?? null;
-      const taken = !live(names.lock);
-      if (taken) fleet.set(names.lock, value, ttlMs);
-      return { note, taken, lock: live(names.lock)?.value ?? null, entry: live(names.entry)?.value ?? null };
+      if (!live(names.lock)) {
+        cost(4);
+        fleet.set(names.lock, value, ttlMs);
+        return { taken: true, note: live(names.note)?.value ?? null, lock: null, entry: live(names.entry)?.value ?? null };
+      }
+      const held = live(names.lock)!.value;
+      const count = Number(live(names.wake)?.value ?? 0) + 1;
+      cost(count === 1 ? 6 : 5);
+      data.set(names.wake, { value: String(count), expiresAt: count === 1 ? now() + ttlMs : live(names.wake)?.expiresAt });
+      return { taken: false, note: live(names.note)?.value ?? null, lock: held, entry: null };
     },
-    async waitWake(wake, ms) {
+    async waitWake(list, ms) {
       call("waitWake");
-      fleet.onWait?.(++waits, wake);
-      const head = liveList(wake)?.items[0];
-      if (head !== undefined) return head;
+      cost(1);
+      fleet.onWait?.(++waits, list);
+      const items = liveList(list)?.items;
+      if (items?.length) {
+        const head = items.shift()!;
+        if (!items.length) lists.delete(list);
+        return head;
+      }
       advance(ms);
       return null;
     },
-    async releaseLock(lock, value, wake) {
+    async releaseLock(names, value, id, payload) {
       call("releaseLock");
-      if (live(lock)?.value === value) data.delete(lock);
-      fleet.push(wake, value);
-      lists.get(wake)!.expiresAt = now() + 15_000;
+      const ours = live(names.lock)?.value === value;
+      if (ours) data.delete(names.lock);
+      const waiting = Number(live(names.wake)?.value ?? 0);
+      data.delete(names.wake);
+      cost(3 + (ours ? 1 : 0) + (waiting > 0 ? 2 : 0));
+      for (let i = 0; i < waiting; i++) fleet.push(`${names.wake}:${id}`, payload);
+      if (waiting > 0) lists.get(`${names.wake}:${id}`)!.expiresAt = now() + 15_000;
     },
     async writeEntry(entry, value, ttlMs, replaceAny) {
       call("writeEntry");
+      cost(3);
       if (!replaceAny && pttl(entry) > ttlMs) return;
       fleet.set(entry, value, ttlMs);
     },

@@ -9,6 +9,7 @@ import { Deadline } from "../../src/deadline";
 import { HelperError } from "../../src/errors";
 import { FleetUnavailable } from "../../src/fleet/client";
 import { deriveKeys, lockValue, namesFor, open, seal } from "../../src/fleet/keys";
+import { fenceOn, type Memos } from "../../src/fleet/fence";
 import { CLOCK_SKEW_MS, FLEET_LOCK_MS, MAX_ROUNDS, throughFleet, type FleetMiss } from "../../src/fleet/tier";
 import type { Token } from "../../src/token";
 import { fakeFleet, type FakeFleet } from "./fake-fleet";
@@ -83,7 +84,7 @@ describe("a fresh entry in Redis", () => {
     expect(served).toMatchObject({ token: "ghs_fromFleet", expiresAt: clock + HOUR, permissions: { contents: "write" } });
     expect(mints).toBe(0);
     expect(fleet.calls).toEqual(["read"]);
-    expect(fleet.commands()).toBe(1);
+    expect(fleet.commands).toBe(1);
     expect(fleet.closed).toBe(true);
     expect(traced.some((l) => l.startsWith("fleet hit"))).toBe(true);
   });
@@ -108,7 +109,8 @@ describe("a Redis miss", () => {
     expect(served.token).toBe("ghs_minted1");
     expect(mints).toBe(1);
     expect(fleet.calls).toEqual(["read", "claim", "writeEntry", "releaseLock"]);
-    expect(fleet.lists.size).toBe(1); // the wake list of its lock, for machines waiting on it
+    expect(fleet.lists.size).toBe(0); // nobody waited: no wake list
+    expect(fleet.commands).toBe(1 + 4 + 3 + 4); // GET; EVAL SET GET GET; EVAL PTTL SET; EVAL GET DEL GETDEL
     expect(fleet.data.get(names.entry)?.expiresAt).toBe(clock + HOUR);
     expect(fleet.data.has(names.lock)).toBe(false);
     expect(open(keys, names.entry, fleet.get(names.entry))).toMatchObject({ v: 1, key: SCOPE, token: "ghs_minted1", expiresAt: clock + HOUR });
@@ -138,18 +140,21 @@ describe("another machine holds the fleet lock", () => {
   it("blocks on the lock's wake list (no polling) until the holder writes the entry and pushes, then serves it without minting", async () => {
     const theirs = lockValue(keys, names.lock, clock);
     fleet.set(names.lock, theirs.value, FLEET_LOCK_MS);
-    fleet.onWait = (n, wake) => {
-      expect(wake).toBe(`${names.wake}:${theirs.id}`);
+    fleet.onWait = (n, list) => {
+      expect(list).toBe(`${names.wake}:${theirs.id}`);
       if (n !== 1) return;
-      clock += 800; // the holder mints meanwhile
-      fleet.set(names.entry, entry("ghs_theirs", HOUR), HOUR);
-      void fleet.releaseLock(names.lock, theirs.value, wake);
+      clock += 800; // the holder mints meanwhile, writes the entry and hands it to each waiter
+      const sealed = entry("ghs_theirs", HOUR);
+      fleet.set(names.entry, sealed, HOUR);
+      void fleet.releaseLock(names, theirs.value, theirs.id, `${theirs.value} ${sealed}`);
+      fleet.commands -= 6; // the holder's, not ours
     };
     expect((await throughFleet(miss(), source())).token).toBe("ghs_theirs");
     expect(mints).toBe(0);
     expect(slept).toEqual([]);
-    expect(fleet.calls.filter((c) => c !== "releaseLock")).toEqual(["read", "claim", "waitWake", "read"]);
-    expect(fleet.commands() - 5).toBe(7); // GET, claim (4), BLMOVE, GET: the holder's release is not ours
+    expect(fleet.calls.filter((c) => c !== "releaseLock")).toEqual(["read", "claim", "waitWake"]);
+    expect(fleet.commands).toBe(8); // GET; EVAL SET GET GET INCR PEXPIRE; BLPOP
+    expect(fleet.lists.size).toBe(0); // the one element popped: nothing left behind
   });
 
   it("a holder that died: its lock expires within the lock TTL, and this machine mints after one more claim", async () => {
@@ -311,7 +316,7 @@ describe("a tenant of the same Redis without the secret (issue 15, item 2)", () 
   it("a recent real value replayed after its holder finished (its wake list still there) is waited on once, then not again", async () => {
     const theirs = lockValue(keys, names.lock, clock);
     fleet.set(names.lock, theirs.value, 10 * HOUR);
-    fleet.push(`${names.wake}:${theirs.id}`, theirs.value);
+    fleet.push(`${names.wake}:${theirs.id}`, `${theirs.value} `);
     const start = clock;
     expect((await throughFleet(miss(), source())).token).toBe("ghs_minted1");
     expect(fleet.calls.filter((c) => c === "waitWake")).toHaveLength(1);
@@ -323,13 +328,15 @@ describe("a tenant of the same Redis without the secret (issue 15, item 2)", () 
     fleet.set(names.lock, theirs.value, FLEET_LOCK_MS);
     fleet.push(`${names.wake}:${theirs.id}`, "junk");
     fleet.onWait = (n) => {
-      if (n === 5) {
-        fleet.set(names.entry, entry("ghs_theirs", HOUR), HOUR);
-        void fleet.releaseLock(names.lock, theirs.value, `${names.wake}:${theirs.id}`);
+      if (n === 2) {
+        const sealed = entry("ghs_theirs", HOUR);
+        fleet.set(names.entry, sealed, HOUR);
+        void fleet.releaseLock(names, theirs.value, theirs.id, `${theirs.value} ${sealed}`);
       }
     };
     expect((await throughFleet(miss(), source())).token).toBe("ghs_theirs");
-    expect(slept).toHaveLength(4);
+    expect(fleet.calls.filter((c) => c === "waitWake")).toHaveLength(2);
+    expect(slept).toHaveLength(1);
     expect(mints).toBe(0);
   });
 });
@@ -363,9 +370,42 @@ describe("a server that is not Redis (issue 15, item 3)", () => {
 describe("a token git rejected on this machine (issue 15, item 4: the local fence)", () => {
   it("is never served from the fleet, even a replayed sealed value: this machine mints and replaces the entry", async () => {
     fleet.set(names.entry, entry("ghs_rejected", HOUR), HOUR);
-    const served = await throughFleet(miss({ fenced: (t) => t === "ghs_rejected" }), source());
+    const memos = memosInMemory();
+    fenceOn(memos, () => clock).add("ghs_rejected", clock + HOUR);
+    const served = await throughFleet(miss({ memos }), source());
     expect(served.token).toBe("ghs_minted1");
     expect((open(keys, names.entry, fleet.get(names.entry)) as Token).token).toBe("ghs_minted1");
     expect(traced.some((l) => /which git rejected here/.test(l))).toBe(true);
+  });
+});
+
+function memosInMemory(): Memos {
+  const memos = new Map<string, Map<string, string>>();
+  return {
+    memo(name) {
+      const m = memos.get(name) ?? new Map<string, string>();
+      memos.set(name, m);
+      return { get: (k) => m.get(k), set: (k, v) => void m.set(k, v) };
+    },
+  };
+}
+
+describe("the local fence", () => {
+  it("holds a token until the expiry it was given, then forgets it", () => {
+    const fence = fenceOn(memosInMemory(), () => clock);
+    fence.add("ghs_a", clock + 1_000);
+    expect(fence.has("ghs_a")).toBe(true);
+    expect(fence.has("ghs_b")).toBe(false);
+    clock += 1_000;
+    expect(fence.has("ghs_a")).toBe(false);
+  });
+
+  it("an unreadable memo fences nothing and is replaced on the next add", () => {
+    const memos = memosInMemory();
+    memos.memo("fleet fence").set("tokens", "{not json");
+    const fence = fenceOn(memos, () => clock);
+    expect(fence.has("ghs_a")).toBe(false);
+    fence.add("ghs_a", clock + 1_000);
+    expect(fence.has("ghs_a")).toBe(true);
   });
 });
