@@ -27,7 +27,7 @@ export interface LockNames {
  * The few Redis operations the fleet tier needs, each bounded (a hung Redis accepts the connection and then says
  * nothing), each on the names of one scope only (one hash slot: legal in a Redis Cluster), and few, as INFO
  * commandstats counts them (a Lua script: EVAL and each command it runs): a hit is one GET; a waiting machine
- * claims (EVAL SET GET GET INCR, + PEXPIRE for the first) and blocks once (BLPOP).
+ * claims (EVAL SET GET INCR PEXPIRE GET) and blocks once (BLPOP).
  */
 export interface FleetClient {
   /** GET of the entry alone (the hit). */
@@ -43,7 +43,7 @@ export interface FleetClient {
    * One Lua call: deletes the lock if it still holds our value (compare-and-delete), then pushes `payload` once for
    * each machine counted waiting on it onto its wake list (`<wake>:<id>`, expiring): each waiter pops one, none is left.
    */
-  releaseLock(names: LockNames, value: string, id: string, payload: string): Promise<void>;
+  releaseLock(names: LockNames, value: string, id: string, payload: string): Promise<{ ours: boolean; waiters: number }>;
   /** Writes the entry with a TTL, unless a (valid) entry there lives longer; `replaceAny` when what is there did not open. */
   writeEntry(entry: string, value: string, ttlMs: number, replaceAny: boolean): Promise<void>;
   writeNote(note: string, value: string, ttlMs: number): Promise<void>;
@@ -61,13 +61,14 @@ export const WAKE_MS = 15_000;
 // KEYS: lock, note, entry, wake count. ARGV: value, ttl ms.
 const CLAIM = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, redis.call('GET', KEYS[2]), false, redis.call('GET', KEYS[3])} end
 local held = redis.call('GET', KEYS[1])
-if held and redis.call('INCR', KEYS[4]) == 1 then redis.call('PEXPIRE', KEYS[4], ARGV[2]) end
+if held then redis.call('INCR', KEYS[4]) redis.call('PEXPIRE', KEYS[4], ARGV[2]) end
 return {0, redis.call('GET', KEYS[2]), held, false}`;
 // KEYS: lock, wake count, wake list. ARGV: value, payload, wake ms.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+const RELEASE = `local ours = 0
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) ours = 1 end
 local n = math.min(tonumber(redis.call('GETDEL', KEYS[2])) or 0, 1000)
 if n > 0 then local items = {} for i = 1, n do items[i] = ARGV[2] end redis.call('RPUSH', KEYS[3], unpack(items)) redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
-return n`;
+return {ours, n}`;
 const WRITE_IF_LONGER = `if ARGV[3] ~= '1' and redis.call('PTTL', KEYS[1]) > tonumber(ARGV[2]) then return 0 end redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`;
 const DROP_IF_SAME = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
@@ -132,7 +133,11 @@ export function fleetClient(redis: Redis | Cluster): FleetClient {
       const popped = await run(redis.blpop(list, (blockMs / 1000).toFixed(3)), "waiting", blockMs + COMMAND_MS);
       return popped === null ? null : popped[1];
     },
-    releaseLock: async (names, value, id, payload) => void (await run(redis.eval(RELEASE, 3, names.lock, names.wake, `${names.wake}:${id}`, value, payload, String(WAKE_MS)), "unlocking")),
+    async releaseLock(names, value, id, payload) {
+      const reply = await run(redis.eval(RELEASE, 3, names.lock, names.wake, `${names.wake}:${id}`, value, payload, String(WAKE_MS)), "unlocking");
+      const [ours, waiters] = Array.isArray(reply) ? (reply as unknown[]) : [];
+      return { ours: ours === 1, waiters: typeof waiters === "number" ? waiters : 0 };
+    },
     writeEntry: async (entry, value, ttlMs, replaceAny) =>
       void (await run(redis.eval(WRITE_IF_LONGER, 1, entry, value, String(Math.max(1, Math.round(ttlMs))), replaceAny ? "1" : "0"), "writing")),
     writeNote: async (note, value, ttlMs) => void (await run(redis.set(note, value, "PX", ttlMs), "writing")),

@@ -86,8 +86,8 @@ export function fakeFleet(now: () => number, advance: (ms: number) => void = () 
       }
       const held = live(names.lock)!.value;
       const count = Number(live(names.wake)?.value ?? 0) + 1;
-      cost(count === 1 ? 6 : 5);
-      data.set(names.wake, { value: String(count), expiresAt: count === 1 ? now() + ttlMs : live(names.wake)?.expiresAt });
+      cost(6);
+      data.set(names.wake, { value: String(count), expiresAt: now() + ttlMs });
       return { taken: false, note: live(names.note)?.value ?? null, lock: held, entry: null };
     },
     async waitWake(list, ms) {
@@ -112,6 +112,7 @@ export function fakeFleet(now: () => number, advance: (ms: number) => void = () 
       cost(3 + (ours ? 1 : 0) + (waiting > 0 ? 2 : 0));
       for (let i = 0; i < waiting; i++) fleet.push(`${names.wake}:${id}`, payload);
       if (waiting > 0) lists.get(`${names.wake}:${id}`)!.expiresAt = now() + 15_000;
+      return { ours, waiters: waiting };
     },
     async writeEntry(entry, value, ttlMs, replaceAny) {
       call("writeEntry");
