@@ -10,7 +10,7 @@ import { deriveKeys, namesFor } from "../../src/fleet/keys";
 import { throughFleet } from "../../src/fleet/tier";
 import { Deadline } from "../../src/deadline";
 import { helper, HELPER_BIN, run } from "./harness";
-import { newApiKey, request, resetBroker, tempEnvs } from "./fixtures";
+import { CHUNKS_OBSERVABLE, moduleProbe, newApiKey, request, resetBroker, tempEnvs } from "./fixtures";
 import { fleetNames, get, getsEverywhere, HOST, machines, ours, requestsWith, served, traced } from "./fleet-fixtures";
 import { startFakeBroker, type FakeBroker } from "../servers/fake-broker";
 import { startLyingRedis } from "../servers/lying-redis";
@@ -105,14 +105,26 @@ describe("git rejects a token the fleet holds (item 4)", () => {
     expect(ours(await redis.dump()).map((e) => e.value)).not.toContain(old!.value);
   });
 
-  it("without VERS_REDIS_URL, erase touches no Redis", async () => {
-    const [a] = await machines(1, env);
-    const token = served(await get(a!));
-    const held = async () => ours(await redis.dump()).map(({ key, value }) => ({ key, value }));
-    const before = await held();
-    delete a!.env.VERS_REDIS_URL;
-    expect((await erase(a!, token)).code).toBe(0);
-    expect(await held()).toEqual(before);
+  it("without VERS_REDIS_URL, erase loads no Redis code and touches no Redis; with it, erase loads the fleet chunk", async () => {
+    const probe = await moduleProbe();
+    try {
+      const [a, b] = await machines(2, env);
+      const token = served(await get(a!));
+      const held = async () => ours(await redis.dump()).map(({ key, value }) => ({ key, value }));
+      const before = await held();
+      delete a!.env.VERS_REDIS_URL;
+      Object.assign(a!.env, probe.env);
+      expect((await erase(a!, token)).code).toBe(0);
+      expect(await held()).toEqual(before);
+      Object.assign(b!.env, probe.env);
+      expect((await erase(b!, token)).code).toBe(0);
+      const [without, withUrl] = await probe.runs();
+      const fleetCode = (paths: string[]) => paths.filter((p) => p.endsWith("fleet.cjs") || p.includes("ioredis"));
+      expect(fleetCode(without!)).toEqual([]);
+      if (CHUNKS_OBSERVABLE) expect(fleetCode(withUrl!)).not.toEqual([]);
+    } finally {
+      await probe.dispose();
+    }
   });
 });
 
