@@ -74,6 +74,8 @@ interface At {
   keys: FleetKeys;
   names: Names;
   fenced: (token: string) => boolean;
+  /** Whether the trace already said that the fleet holds a token git rejected here (said once per run). */
+  saidFenced?: boolean;
 }
 
 type Names = ReturnType<typeof namesFor>;
@@ -181,11 +183,13 @@ function liveLock({ m, keys, names }: At, value: unknown): { id: string; until: 
 }
 
 /** The entry, if it opens for this scope, holds a token this machine has not seen rejected, and is fresh. */
-function freshEntry({ m, keys, names, fenced }: At, stored: unknown): Token | undefined {
+function freshEntry(at: At, stored: unknown): Token | undefined {
+  const { m, keys, names, fenced } = at;
   const entry = readEntry(keys, names.entry, stored, m.scopeKey);
   if (!entry || !isFresh({ expiresAt: entry.expiresAt! }, m.now(), m.policy)) return undefined;
   if (fenced(entry.token)) {
-    m.trace(`the fleet holds ${redact(entry.token)}, which git rejected here; not served`);
+    if (!at.saidFenced) m.trace(`the fleet holds ${redact(entry.token)}, which git rejected here; not served`);
+    at.saidFenced = true;
     return undefined;
   }
   return entry;

@@ -52,11 +52,12 @@ describe("a server that is not Redis (item 3)", () => {
 });
 
 describe("a tenant of the same Redis without the secret (item 2)", () => {
-  it("junk under the lock's name with a lock's TTL (re-set each second): each machine is served within a 5 s deadline", async () => {
+  it("junk under the lock's name with a lock's TTL (re-set each second): every git process of each machine is served within a 5 s deadline", async () => {
     const fleet = await machines(3, env, { extraEnv: { VERS_REDIS_URL: redis.url, VERS_TIMEOUT: "5" } });
     await redis.command("SET", fleetNames(fleet[0]!).lock, "squatted", "PX", "10000");
-    const tokens = (await getsEverywhere(fleet, 1)).map(served);
-    expect(tokens).toHaveLength(3);
+    // Two processes per machine: the one holding the local lock does not keep it (and the other waiting) for long.
+    const tokens = (await getsEverywhere(fleet, 2)).map(served);
+    expect(tokens).toHaveLength(6);
     expect(await traced(fleet, "the fleet lock holds a value no machine of this fleet wrote")).toHaveLength(3);
     expect(await redis.command("GET", fleetNames(fleet[0]!).lock)).toBe("squatted");
   });
@@ -100,7 +101,7 @@ describe("git rejects a token the fleet holds (item 4)", () => {
     await redis.command("SET", old!.key, old!.value, "PX", String(old!.ttlMs)); // the replay
     const fresh = served(await get(a!));
     expect(fresh).not.toBe(rejected);
-    expect(await traced([a!], "which git rejected here")).not.toEqual([]);
+    expect(await traced([a!], "which git rejected here")).toHaveLength(1);
     // The replayed value was replaced by the fresh one.
     expect(ours(await redis.dump()).map((e) => e.value)).not.toContain(old!.value);
   });
