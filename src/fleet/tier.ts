@@ -36,14 +36,15 @@ export interface FleetMiss {
 
 /**
  * The fleet tier, asked by the process holding the local lock on a local miss. One GET: a fresh entry in Redis for
- * this exact scope is served (the caller writes it to disk). Otherwise one round trip claims the fleet lock (SET NX PX)
- * and reads the note, the lock and the entry again; the machine that took the lock mints, writes the entry (TTL to
- * the token's expiry) and, releasing the lock, pushes one element onto the lock's wake list. The others block on that
- * list (one command, until the push, the lock's end or the deadline) and then read the entry. A lock value is signed
- * (keys.ts lockValue): one that does not verify, or that outlived any real lock (a replay), was not set by a machine
- * of this fleet, and this machine goes on without Redis at once rather than wait on it. Redis is never a reason to fail:
- * any Redis failure is one trace line, and this machine mints as if there were none. Every round is bounded by the
- * deadline, paused, and counted.
+ * this exact scope is served (the caller writes it to disk). Otherwise one Lua call claims the fleet lock (SET NX PX)
+ * and reads the note, then the entry (taken) or the lock's value (not taken: this machine is counted as a waiter).
+ * The machine that took the lock mints, writes the entry (TTL to the token's expiry) and, releasing the lock, pushes
+ * the sealed entry (or failure note) once per waiter onto the lock's wake list; each waiter blocks on one BLPOP
+ * until then, the lock's end or its deadline. A lock value is signed (keys.ts lockValue): one that does not verify,
+ * is older than any lock lives, dated ahead, or seen again after its holder handed out its result (a replay), was
+ * not set by a live machine of this fleet, and this machine goes on without Redis at once rather than wait on it.
+ * Redis is never a reason to fail: any Redis failure is one trace line, and this machine mints as if there were none.
+ * Every round is bounded by the deadline, paused, and counted (MAX_ROUNDS).
  */
 export async function throughFleet(m: FleetMiss, mint: () => Promise<Token>): Promise<Token> {
   const keys = deriveKeys(m.secret);
@@ -63,7 +64,7 @@ export async function throughFleet(m: FleetMiss, mint: () => Promise<Token>): Pr
   }
 }
 
-/** Rounds (claim, wait, read) one `get` makes at most; each legitimate round ends a lock, so a few are plenty. */
+/** Rounds (claim, wait) one `get` makes at most; each legitimate round ends a lock, so a few are plenty. */
 export const MAX_ROUNDS = 12;
 /** How far another machine's clock may be ahead of this one's, for the time in a lock value. */
 export const CLOCK_SKEW_MS = 2_000;
