@@ -1,5 +1,6 @@
 import { scopeKey } from "../cache/key";
 import { tryLock } from "../cache/lock";
+import { parseRedisUrl } from "../fleet/url";
 import { chooseSource, sourceScope } from "../choose-source";
 import type { Io } from "../io";
 import { inputComplete, MAX_INPUT_BYTES, parseRequest } from "../protocol/parse";
@@ -11,7 +12,8 @@ import { createTrace, redact } from "../trace";
 /**
  * `erase`: git reports that a credential was rejected. Drop the cached entry for this scope only if it
  * holds that very token at the moment of removal — another process may have cached a fresh one — so
- * the removal happens under the entry's lock, and only when the token matches at all.
+ * the removal happens under the entry's lock, and only when the token matches at all. With VERS_REDIS_URL, the fleet's
+ * entry goes too when it holds that token (src/fleet/erase.ts), and this machine fences the token.
  */
 export async function runErase(io: Io, flags: Flags): Promise<void> {
   const request = parseRequest(await io.readStdin(MAX_INPUT_BYTES, inputComplete));
@@ -25,7 +27,18 @@ export async function runErase(io: Io, flags: Flags): Promise<void> {
   if (source.kind === "static") return;
   const store = openCache({ io });
   const key = scopeKey(source.identity, sourceScope(source, scope));
-  if (!store || store.read(key)?.token !== request.password) {
+  const held = store?.read(key);
+  if (settings.redisUrl !== undefined) {
+    // First the fleet (and this machine's fence), so that no `get` here takes the rejected token from Redis again.
+    const redis = parseRedisUrl(settings.redisUrl);
+    if ("problem" in redis) trace(`fleet tier not used: ${redis.problem}`);
+    else {
+      const fleet = await loadFleet();
+      const expiresAt = held?.token === request.password ? held.expiresAt : undefined;
+      await fleet.eraseFromFleet({ url: redis.url, secret: fleet.sharedSecret(source), scopeKey: key, token: request.password, expiresAt, memos: store, now: io.now, trace });
+    }
+  }
+  if (!store || held?.token !== request.password) {
     trace(`erase: the cache does not hold ${redact(request.password)}; left alone`);
     return;
   }
@@ -40,4 +53,9 @@ export async function runErase(io: Io, flags: Flags): Promise<void> {
   } finally {
     await lock.release();
   }
+}
+
+/** The fleet tier: ioredis, in its own chunk, loaded only when VERS_REDIS_URL is set. */
+function loadFleet(): Promise<typeof import("../fleet")> {
+  return import("../fleet");
 }

@@ -7,6 +7,7 @@ import { deriveKeys, namesFor } from "./keys";
 
 export { sharedSecret } from "./shared-secret";
 export { throughFleet, type FleetMiss } from "./tier";
+export { eraseFromFleet } from "./erase";
 
 /** For `status`: whether Redis answers, and whether it holds an entry for each scope key. */
 export async function fleetStatus(url: string, secret: string, scopeKeys: string[]): Promise<{ problem?: string; held: boolean[] }> {

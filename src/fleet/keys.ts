@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 
 /**
  * What Redis sees. Every name is an HMAC of the scope under a key derived (HKDF-SHA256) from the
@@ -12,6 +12,8 @@ export interface FleetKeys {
   prefix: string;
   nameKey: Buffer;
   entryKey: Buffer;
+  /** Signs fleet lock values, so that a lock set by someone without the secret is told from a machine's. */
+  lockKey: Buffer;
 }
 
 const SALT = "git-credential-vers fleet v1";
@@ -19,13 +21,34 @@ const SALT = "git-credential-vers fleet v1";
 export function deriveKeys(sharedSecret: string): FleetKeys {
   const derive = (info: string) => Buffer.from(hkdfSync("sha256", sharedSecret, SALT, info, 32));
   const nameKey = derive("names");
-  return { prefix: `gcv:${hmac(nameKey, "prefix").slice(0, 16)}`, nameKey, entryKey: derive("entries") };
+  return { prefix: `gcv:${hmac(nameKey, "prefix").slice(0, 16)}`, nameKey, entryKey: derive("entries"), lockKey: derive("locks") };
 }
 
-/** The Redis names for one scope key: its entry, its fleet lock, its failure note. */
-export function namesFor(keys: FleetKeys, scopeKey: string): { entry: string; lock: string; note: string } {
+/**
+ * The Redis names for one scope key: its entry, its fleet lock, its failure note, and the stem of its
+ * wake lists (`<wake>:<lock id>`, one per lock taken: the minting machine pushes to it when done, and
+ * waiting machines block on it). All derive from the entry's name, so they share its hash slot.
+ */
+export function namesFor(keys: FleetKeys, scopeKey: string): { entry: string; lock: string; note: string; wake: string } {
   const entry = `${keys.prefix}:${hmac(keys.nameKey, scopeKey)}`;
-  return { entry, lock: `${entry}:lock`, note: `${entry}:failed` };
+  return { entry, lock: `${entry}:lock`, note: `${entry}:failed`, wake: `${entry}:wake` };
+}
+
+/** A fleet lock value: `<ms since epoch>.<random id>.<HMAC(lockKey, lock name|time|id)>`, for this lock name only. */
+export function lockValue(keys: FleetKeys, lock: string, now: number): { value: string; id: string; at: number } {
+  const id = randomBytes(12).toString("hex");
+  const at = Math.floor(now);
+  return { value: `${at}.${id}.${hmac(keys.lockKey, `${lock}|${at}|${id}`)}`, id, at };
+}
+
+/** The time and id of a lock value a machine with this secret wrote for this lock name, or undefined (garbage, foreign, moved). */
+export function verifyLock(keys: FleetKeys, lock: string, value: unknown): { id: string; at: number } | undefined {
+  if (typeof value !== "string" || value.length > 200) return undefined;
+  const parts = /^(\d{1,15})\.([0-9a-f]{24})\.([0-9a-f]{64})$/.exec(value);
+  if (!parts) return undefined;
+  const [, at, id, mac] = parts as unknown as [string, string, string, string];
+  const expected = Buffer.from(hmac(keys.lockKey, `${lock}|${at}|${id}`), "hex");
+  return timingSafeEqual(expected, Buffer.from(mac, "hex")) ? { id, at: Number(at) } : undefined;
 }
 
 /** Encrypts a JSON value for one name: base64 of iv (12) | tag (16) | ciphertext. */

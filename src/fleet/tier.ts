@@ -1,12 +1,12 @@
-import { randomBytes } from "node:crypto";
 import { isFresh, type RefreshPolicy } from "../cache/freshness";
 import type { Deadline } from "../deadline";
 import { HelperError, isHelperError, type ErrorCode } from "../errors";
 import { isCleanToken } from "../text";
 import type { Token } from "../token";
 import { redact, type Trace } from "../trace";
-import { connectFleet, FleetUnavailable, type FleetClient } from "./client";
-import { deriveKeys, namesFor, open, seal, type FleetKeys } from "./keys";
+import { connectFleet, FleetUnavailable, type Claim, type FleetClient } from "./client";
+import { fenceOn, type Memos } from "./fence";
+import { deriveKeys, lockValue, namesFor, open, seal, verifyLock, type FleetKeys } from "./keys";
 
 /** A dead holder frees the fleet lock after this long; a live one rarely holds it as long. */
 export const FLEET_LOCK_MS = 10_000;
@@ -28,16 +28,23 @@ export interface FleetMiss {
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   trace: Trace;
+  /** Where the local fence lives (the cache store): a token git rejected on this machine is never served from the fleet. */
+  memos?: Memos;
   /** Opens the connection (default: ioredis, bounded); tests pass a fake client. */
   connect?: (url: string) => Promise<FleetClient>;
 }
 
 /**
- * The fleet tier, asked by the process holding the local lock on a local miss: a fresh entry in
- * Redis for this exact scope is served (the caller writes it to disk); otherwise one machine mints
- * under a fleet lock (SET NX PX, random value, compare-and-delete) and writes the entry, with a TTL
- * ending at the token's expiry, while the others poll for it within the deadline. Redis is never a
- * reason to fail: any Redis failure is one trace line, and this machine mints as if there were none.
+ * The fleet tier, asked by the process holding the local lock on a local miss. One GET: a fresh entry in Redis for
+ * this exact scope is served (the caller writes it to disk). Otherwise one Lua call claims the fleet lock (SET NX PX)
+ * and reads the note, then the entry (taken) or the lock's value (not taken: this machine is counted as a waiter).
+ * The machine that took the lock mints, writes the entry (TTL to the token's expiry) and, releasing the lock, pushes
+ * the sealed entry (or failure note) once per waiter onto the lock's wake list; each waiter blocks on one BLPOP
+ * until then, the lock's end or its deadline. A lock value is signed (keys.ts lockValue): one that does not verify,
+ * is older than any lock lives, dated ahead, or seen again after its holder handed out its result (a replay), was
+ * not set by a live machine of this fleet, and this machine goes on without Redis at once rather than wait on it.
+ * Redis is never a reason to fail: any Redis failure is one trace line, and this machine mints as if there were none.
+ * Every round is bounded by the deadline, paused, and counted (MAX_ROUNDS).
  */
 export async function throughFleet(m: FleetMiss, mint: () => Promise<Token>): Promise<Token> {
   const keys = deriveKeys(m.secret);
@@ -46,7 +53,8 @@ export async function throughFleet(m: FleetMiss, mint: () => Promise<Token>): Pr
   let minted: Token | undefined;
   try {
     client = await (m.connect ?? connectFleet)(m.url);
-    return await fromFleet(m, client, keys, names, async () => (minted = await mint()));
+    const fence = m.memos && fenceOn(m.memos, m.now);
+    return await fromFleet({ m, client, keys, names, fenced: (token) => fence?.has(token) === true }, async () => (minted = await mint()));
   } catch (err) {
     if (!(err instanceof FleetUnavailable)) throw err;
     m.trace(`fleet tier unavailable (${err.message}); going on without it`);
@@ -56,70 +64,161 @@ export async function throughFleet(m: FleetMiss, mint: () => Promise<Token>): Pr
   }
 }
 
+/** Rounds (claim, wait) one `get` makes at most; each legitimate round ends a lock, so a few are plenty. */
+export const MAX_ROUNDS = 12;
+/** How far another machine's clock may be ahead of this one's, for the time in a lock value. */
+export const CLOCK_SKEW_MS = 2_000;
+
+interface At {
+  m: FleetMiss;
+  client: FleetClient;
+  keys: FleetKeys;
+  names: Names;
+  fenced: (token: string) => boolean;
+  /** Whether the trace already said that the fleet holds a token git rejected here (said once per run). */
+  saidFenced?: boolean;
+}
+
 type Names = ReturnType<typeof namesFor>;
 
-async function fromFleet(m: FleetMiss, client: FleetClient, keys: FleetKeys, names: Names, mint: () => Promise<Token>): Promise<Token> {
+async function fromFleet(at: At, mint: () => Promise<Token>): Promise<Token> {
+  const { m, client, keys, names } = at;
+  const first = freshEntry(at, await client.read(names.entry));
+  if (first) return hit(m, first);
   let pause = 25;
-  for (;;) {
-    const seen = await client.look(names.entry, names.note, names.lock);
-    const entry = readEntry(keys, names.entry, seen.entry, m.scopeKey);
-    if (entry && isFresh({ expiresAt: entry.expiresAt! }, m.now(), m.policy)) {
-      m.trace(`fleet hit: ${redact(entry.token)}, ${Math.round((entry.expiresAt! - m.now()) / 1000)} s left`);
-      return entry;
-    }
+  let wokenBy: string | undefined;
+  for (let round = 1; ; round++) {
+    const mine = lockValue(keys, names.lock, m.now());
+    const seen = await client.claim(names, mine.value, FLEET_LOCK_MS);
+    if (seen.taken) return holding(at, mine, seen, mint);
     const note = readNote(keys, names.note, seen.note, m.now());
-    if (note) {
-      m.trace(`the fleet's minting machine failed ${m.now() - note.at} ms ago (${note.code}); not asking again`);
-      if (m.inHand) return m.inHand;
-      throw new HelperError(note.code as ErrorCode, note.what, note.hint, note.status);
+    if (note) return noted(m, note);
+    const holder = liveLock(at, seen.lock);
+    if (seen.lock !== null && (!holder || seen.lock === wokenBy)) {
+      // Not a lock a machine of this fleet holds: someone without the secret (or a replay) stands in the way. Waiting on
+      // it could last the whole deadline: this machine goes on as without Redis, at once.
+      throw new FleetUnavailable(`the fleet lock holds ${holder ? "a value whose holder already finished (a replay)" : "a value no machine of this fleet wrote"}`);
     }
-    // A fleet lock always has an expiry of at most FLEET_LOCK_MS: anything else under its name is garbage no machine
-    // will ever release, and waiting on it would spin (no expiry: SET NX fails forever) or last the whole deadline.
-    if (seen.lockMs === -1 || seen.lockMs > FLEET_LOCK_MS) throw new FleetUnavailable(`the fleet lock's name holds something else (${seen.lockMs === -1 ? "no expiry" : `${seen.lockMs} ms left`})`);
-    if (seen.lockMs > 0) {
+    if (holder) {
       if (m.inHand) {
         m.trace("another machine is refreshing this token; serving the one in hand");
         return m.inHand;
       }
-      if (m.deadline.remaining() <= pause) throw new HelperError("timeout", "timed out waiting for another machine of the fleet to mint the token", "try again; a machine that died frees the fleet lock within 10 s");
-      await m.sleep(pause / 2 + Math.random() * pause);
-      pause = Math.min(pause * 1.6, 400);
-      continue;
+      const waitMs = Math.min(holder.until - m.now(), m.deadline.remaining() - 50);
+      if (waitMs <= 0) throw timedOut();
+      const woke = await client.waitWake(`${names.wake}:${holder.id}`, waitMs);
+      const [by, payload] = typeof woke === "string" ? woke.split(" ", 2) : [];
+      if (by === seen.lock) {
+        wokenBy = by;
+        const entry = freshEntry(at, payload);
+        if (entry) return hit(m, entry);
+        const note = readNote(keys, names.note, payload, m.now());
+        if (note) return noted(m, note);
+      }
     }
-    const value = randomBytes(16).toString("hex");
-    if (!(await client.takeLock(names.lock, value, FLEET_LOCK_MS))) continue;
-    try {
-      return await mintForFleet(m, client, keys, names, mint, seen.entry !== null && entry === undefined);
-    } finally {
-      await client.releaseLock(names.lock, value).catch(() => undefined);
-    }
+    // Paused before the next round, whatever Redis said: nothing it answers makes this loop spin.
+    if (round >= MAX_ROUNDS) throw new FleetUnavailable(`no progress after ${MAX_ROUNDS} rounds`);
+    if (m.deadline.remaining() <= pause) throw holder ? timedOut() : new FleetUnavailable("the deadline came between rounds");
+    await m.sleep(pause / 2 + Math.random() * pause);
+    pause = Math.min(pause * 1.6, 400);
   }
 }
 
-/** Holding the fleet lock: read once more, mint, write the entry (or the failure note) for the others. */
-async function mintForFleet(m: FleetMiss, client: FleetClient, keys: FleetKeys, names: Names, mint: () => Promise<Token>, garbage: boolean): Promise<Token> {
-  const again = readEntry(keys, names.entry, (await client.look(names.entry, names.note, names.lock)).entry, m.scopeKey);
-  if (again && isFresh({ expiresAt: again.expiresAt! }, m.now(), m.policy)) return again;
-  let token: Token;
+/**
+ * Holding the fleet lock: the claim read the entry and the note after taking it. Serve or fail by them, else mint and
+ * write the entry (or the failure note) for the others; releasing the lock hands each waiter what was written.
+ */
+async function holding(at: At, mine: { value: string; id: string }, seen: Claim, mint: () => Promise<Token>): Promise<Token> {
+  const { m, client, keys, names } = at;
+  let payload = "";
   try {
-    token = await mint();
-  } catch (err) {
-    if (isHelperError(err) && FINAL.has(err.code)) {
-      const note = { at: m.now(), code: err.code, what: err.what, hint: err.hint, status: err.status };
-      await client.writeNote(names.note, seal(keys, names.note, note), FLEET_NOTE_MS).catch(() => undefined);
+    const entry = freshEntry(at, seen.entry);
+    if (entry) {
+      payload = seen.entry as string;
+      return hit(m, entry);
     }
-    throw err;
+    const note = readNote(keys, names.note, seen.note, m.now());
+    if (note) {
+      payload = seen.note as string;
+      return noted(m, note);
+    }
+    let token: Token;
+    try {
+      token = await mint();
+    } catch (err) {
+      if (isHelperError(err) && FINAL.has(err.code)) {
+        payload = seal(keys, names.note, { at: m.now(), code: err.code, what: err.what, hint: err.hint, status: err.status });
+        await client.writeNote(names.note, payload, FLEET_NOTE_MS).catch(() => undefined);
+      }
+      throw err;
+    }
+    payload = await writeFor(at, token, replaceable(at, seen.entry));
+    return token;
+  } finally {
+    await client.releaseLock(names, mine.value, mine.id, `${mine.value} ${payload}`).catch(() => undefined);
   }
+}
+
+function noted(m: FleetMiss, note: NonNullable<ReturnType<typeof readNote>>): Token {
+  m.trace(`the fleet's minting machine failed ${m.now() - note.at} ms ago (${note.code}); not asking again`);
+  if (m.inHand) return m.inHand;
+  throw new HelperError(note.code as ErrorCode, note.what, note.hint, note.status);
+}
+
+function hit(m: FleetMiss, entry: Token): Token {
+  m.trace(`fleet hit: ${redact(entry.token)}, ${Math.round((entry.expiresAt! - m.now()) / 1000)} s left`);
+  return entry;
+}
+
+function timedOut(): HelperError {
+  return new HelperError("timeout", "timed out waiting for another machine of the fleet to mint the token", "try again; a machine that died frees the fleet lock within 10 s");
+}
+
+/** A lock value a machine of this fleet wrote for this lock name, not older than any real lock lives, not from the future. */
+function liveLock({ m, keys, names }: At, value: unknown): { id: string; until: number } | undefined {
+  const lock = verifyLock(keys, names.lock, value);
+  if (!lock) return undefined;
+  const now = m.now();
+  if (lock.at > now + CLOCK_SKEW_MS || lock.at + FLEET_LOCK_MS + CLOCK_SKEW_MS <= now) return undefined;
+  return { id: lock.id, until: lock.at + FLEET_LOCK_MS + CLOCK_SKEW_MS };
+}
+
+/** The entry, if it opens for this scope, holds a token this machine has not seen rejected, and is fresh. */
+function freshEntry(at: At, stored: unknown): Token | undefined {
+  const { m, keys, names, fenced } = at;
+  const entry = readEntry(keys, names.entry, stored, m.scopeKey);
+  if (!entry || !isFresh({ expiresAt: entry.expiresAt! }, m.now(), m.policy)) return undefined;
+  if (fenced(entry.token)) {
+    if (!at.saidFenced) m.trace(`the fleet holds ${redact(entry.token)}, which git rejected here; not served`);
+    at.saidFenced = true;
+    return undefined;
+  }
+  return entry;
+}
+
+/** What the entry's name holds may go whatever its TTL: it does not open for this scope, or holds a token git rejected here. */
+function replaceable({ m, keys, names, fenced }: At, stored: unknown): boolean {
+  if (stored === null || stored === undefined) return false;
+  const entry = readEntry(keys, names.entry, stored, m.scopeKey);
+  return entry === undefined || fenced(entry.token);
+}
+
+/** Writes the entry for the others (a write that fails is one trace line); returns what was sealed ("" for none). */
+async function writeFor({ m, client, keys, names }: At, token: Token, replaceAny: boolean): Promise<string> {
   const ttl = (token.expiresAt ?? 0) - m.now();
-  if (ttl > 0) {
-    const sealed = seal(keys, names.entry, { v: 1, key: m.scopeKey, token: token.token, expiresAt: token.expiresAt, permissions: token.permissions, repositories: token.repositories });
-    await client.writeEntry(names.entry, sealed, ttl, garbage).catch((err: unknown) => m.trace(`fleet write failed (${(err as Error).message})`));
+  if (ttl <= 0) return "";
+  const sealed = seal(keys, names.entry, { v: 1, key: m.scopeKey, token: token.token, expiresAt: token.expiresAt, permissions: token.permissions, repositories: token.repositories });
+  try {
+    await client.writeEntry(names.entry, sealed, ttl, replaceAny);
+    return sealed;
+  } catch (err) {
+    m.trace(`fleet write failed (${(err as Error).message})`);
+    return "";
   }
-  return token;
 }
 
 /** An entry that opens, is for this very scope, holds a clean token and has not expired; else undefined. */
-function readEntry(keys: FleetKeys, name: string, stored: unknown, scopeKey: string): Token | undefined {
+export function readEntry(keys: FleetKeys, name: string, stored: unknown, scopeKey: string): Token | undefined {
   const data = open(keys, name, stored) as { v?: unknown; key?: unknown; token?: unknown; expiresAt?: unknown; permissions?: unknown; repositories?: unknown } | undefined;
   if (!data || data.v !== 1 || data.key !== scopeKey || typeof data.token !== "string" || !isCleanToken(data.token)) return undefined;
   if (typeof data.expiresAt !== "number" || !Number.isFinite(data.expiresAt)) return undefined;

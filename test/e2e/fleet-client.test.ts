@@ -41,22 +41,57 @@ function failure(promise: Promise<unknown>): Promise<FleetUnavailable> {
 }
 
 describe("the operations", () => {
-  it("look: nothing there is null, null and no lock", async () => {
+  const names = { entry: "e", note: "n", lock: "l", wake: "w" };
+
+  it("read and claim: nothing there is null; the claim takes the lock and leaves no waiter count", async () => {
     const c = await connect();
-    expect(await c.look("e", "n", "l")).toEqual({ entry: null, note: null, lockMs: -2 });
+    expect(await c.read("e")).toBeNull();
+    expect(await c.claim(names, "ours", 10_000)).toEqual({ taken: true, note: null, lock: null, entry: null });
+    expect(await redis.command("EXISTS", "w")).toBe(0);
   });
 
-  it("takeLock is SET NX PX: once; releaseLock deletes only our own value", async () => {
+  it("claim is SET NX PX: once; a loser sees the holder's value and is counted; the release pushes one element per waiter and deletes only our own value", async () => {
     const c = await connect();
-    expect(await c.takeLock("l", "ours", 10_000)).toBe(true);
-    expect(await c.takeLock("l", "theirs", 10_000)).toBe(false);
-    const { lockMs } = await c.look("e", "n", "l");
-    expect(lockMs).toBeGreaterThan(9_000);
-    expect(lockMs).toBeLessThanOrEqual(10_000);
-    await c.releaseLock("l", "theirs");
+    await redis.command("SET", "n", "a note");
+    expect(await c.claim(names, "ours", 10_000)).toEqual({ taken: true, note: "a note", lock: null, entry: null });
+    expect(await c.claim(names, "theirs", 10_000)).toEqual({ taken: false, note: "a note", lock: "ours", entry: null });
+    expect((await c.claim(names, "third", 10_000)).taken).toBe(false);
+    const pttl = Number(await redis.command("PTTL", "l"));
+    expect(pttl).toBeGreaterThan(9_000);
+    expect(pttl).toBeLessThanOrEqual(10_000);
+    expect(await redis.command("GET", "w")).toBe("2");
+    expect(Number(await redis.command("PTTL", "w"))).toBeGreaterThan(9_000);
+    await c.releaseLock(names, "theirs", "their-id", "payload of theirs");
     expect(await redis.command("GET", "l")).toBe("ours");
-    await c.releaseLock("l", "ours");
-    expect(await redis.command("EXISTS", "l")).toBe(0);
+    expect(await redis.command("EXISTS", "w")).toBe(0); // the count went with the first release: the waiters were told
+    await redis.command("SET", "w", "2");
+    await c.releaseLock(names, "ours", "our-id", "ours payload");
+    expect(await redis.command("EXISTS", "l", "w")).toBe(0);
+    expect(await redis.command("LRANGE", "w:our-id", "0", "-1")).toEqual(["ours payload", "ours payload"]);
+    expect(Number(await redis.command("PTTL", "w:our-id"))).toBeGreaterThan(10_000);
+  });
+
+  it("waitWake blocks past the 500 ms command bound until the push; each waiter pops one element, none is left", async () => {
+    const waiters = await Promise.all([connect(), connect(), connect()]);
+    const woken = Promise.all(waiters.map((w) => w.waitWake("w:1", 5_000)));
+    await redis.command("CLIENT", "PAUSE", "600", "WRITE"); // the push below waits 600 ms: longer than a command's bound
+    await redis.command("RPUSH", "w:1", "v", "v", "v");
+    expect(await woken).toEqual(["v", "v", "v"]);
+    expect(await redis.command("EXISTS", "w:1")).toBe(0);
+  });
+
+  it("waitWake with nothing pushed: null after its time", async () => {
+    const c = await connect();
+    expect(await c.waitWake("w:2", 50)).toBeNull();
+  });
+
+  it("dropEntry deletes only exactly the sealed value it was given", async () => {
+    const c = await connect();
+    await redis.command("SET", "e", "sealed-1");
+    expect(await c.dropEntry("e", "sealed-2")).toBe(false);
+    expect(await redis.command("GET", "e")).toBe("sealed-1");
+    expect(await c.dropEntry("e", "sealed-1")).toBe(true);
+    expect(await redis.command("EXISTS", "e")).toBe(0);
   });
 
   it("writeEntry: a TTL; never a shorter-lived entry over a longer one, unless told what is there is garbage", async () => {
@@ -69,7 +104,7 @@ describe("the operations", () => {
     expect(Number(await redis.command("PTTL", "e"))).toBeGreaterThan(60_000);
     await c.writeEntry("e", "replacing garbage", 1_000, true);
     expect(await redis.command("GET", "e")).toBe("replacing garbage");
-    expect((await c.look("e", "n", "l")).entry).toBe("replacing garbage");
+    expect(await c.read("e")).toBe("replacing garbage");
   });
 
   it("writeNote, exists, and deletePrefix (only under the prefix)", async () => {
@@ -113,7 +148,7 @@ describe("failures, each a FleetUnavailable", () => {
   it("out of memory: the lock's SET throws (it is not a lock held by someone else)", async () => {
     const c = await connect();
     await redis.fillMemory();
-    const err = await failure(c.takeLock("l", "ours", 10_000));
+    const err = await failure(c.claim({ entry: "e", note: "n", lock: "l", wake: "w" }, "ours", 10_000));
     expect(err.message).toMatch(/OOM/);
   });
 
@@ -125,7 +160,7 @@ describe("failures, each a FleetUnavailable", () => {
 
   it("no password given to a server that wants one: the first command fails, naming it", async () => {
     const url = redis.url.replace(/\/\/:[^@]+@/, "//");
-    const err = await failure(connect(url).then((c) => c.look("e", "n", "l")));
+    const err = await failure(connect(url).then((c) => c.read("e")));
     expect(err.message).toMatch(/NOAUTH/);
   });
 
@@ -143,7 +178,7 @@ describe("failures, each a FleetUnavailable", () => {
   ])("a server that accepts and never answers (%s): connecting or the first read gives up within its bound", async (_what, auth) => {
     const hung = await startHungServer();
     try {
-      const err = await failure(connect(hung.url.replace("//", `//${auth}`)).then((c) => c.look("e", "n", "l")));
+      const err = await failure(connect(hung.url.replace("//", `//${auth}`)).then((c) => c.read("e")));
       expect(err.message).toMatch(/no answer within|timed out/i);
       expect(hung.connections).toBe(1);
     } finally {
@@ -154,23 +189,25 @@ describe("failures, each a FleetUnavailable", () => {
   it("a Redis that stops answering after the connection is made: each command gives up within its bound", async () => {
     const c = await connect();
     await redis.command("CLIENT", "PAUSE", "3000", "ALL");
-    const err = await failure(c.look("e", "n", "l"));
+    const err = await failure(c.read("e"));
     expect(err.message).toMatch(/no answer within 500 ms reading|timed out/i);
   });
 
   it("a server that answers with something that is not Redis", async () => {
     const junk = await startJunkServer();
     try {
-      await failure(connect(junk.url).then((c) => c.look("e", "n", "l")));
+      await failure(connect(junk.url).then((c) => c.read("e")));
     } finally {
       await junk.close();
     }
   });
 
-  it("a key of another type under a name: the read fails", async () => {
+  it("a key of another type under a name: the read, the claim, the wait fail", async () => {
     const c = await connect();
     await redis.command("HSET", "e", "field", "value");
-    const err = await failure(c.look("e", "n", "l"));
-    expect(err.message).toMatch(/WRONGTYPE/);
+    await redis.command("HSET", "w:1", "field", "value");
+    expect((await failure(c.read("e"))).message).toMatch(/WRONGTYPE/);
+    expect((await failure(c.claim({ entry: "e", note: "n", lock: "l", wake: "w" }, "ours", 10_000))).message).toMatch(/WRONGTYPE/);
+    expect((await failure(c.waitWake("w:1", 100))).message).toMatch(/WRONGTYPE/);
   });
 });

@@ -8,8 +8,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { Deadline } from "../../src/deadline";
 import { HelperError } from "../../src/errors";
 import { FleetUnavailable } from "../../src/fleet/client";
-import { deriveKeys, namesFor, open, seal } from "../../src/fleet/keys";
-import { FLEET_LOCK_MS, throughFleet, type FleetMiss } from "../../src/fleet/tier";
+import { deriveKeys, lockValue, namesFor, open, seal } from "../../src/fleet/keys";
+import { fenceOn, type Memos } from "../../src/fleet/fence";
+import { CLOCK_SKEW_MS, FLEET_LOCK_MS, MAX_ROUNDS, throughFleet, type FleetMiss } from "../../src/fleet/tier";
 import type { Token } from "../../src/token";
 import { fakeFleet, type FakeFleet } from "./fake-fleet";
 
@@ -28,7 +29,10 @@ let mints: number;
 
 beforeEach(() => {
   clock = 1_900_000_000_000;
-  fleet = fakeFleet(() => clock);
+  fleet = fakeFleet(
+    () => clock,
+    (ms) => (clock += ms),
+  );
   traced = [];
   slept = [];
   mints = 0;
@@ -79,7 +83,8 @@ describe("a fresh entry in Redis", () => {
     const served = await throughFleet(miss(), source());
     expect(served).toMatchObject({ token: "ghs_fromFleet", expiresAt: clock + HOUR, permissions: { contents: "write" } });
     expect(mints).toBe(0);
-    expect(fleet.calls).toEqual(["look"]);
+    expect(fleet.calls).toEqual(["read"]);
+    expect(fleet.commands).toBe(1);
     expect(fleet.closed).toBe(true);
     expect(traced.some((l) => l.startsWith("fleet hit"))).toBe(true);
   });
@@ -103,7 +108,9 @@ describe("a Redis miss", () => {
     const served = await throughFleet(miss(), source());
     expect(served.token).toBe("ghs_minted1");
     expect(mints).toBe(1);
-    expect(fleet.calls).toEqual(["look", "takeLock", "look", "writeEntry", "releaseLock"]);
+    expect(fleet.calls).toEqual(["read", "claim", "writeEntry", "releaseLock"]);
+    expect(fleet.lists.size).toBe(0); // nobody waited: no wake list
+    expect(fleet.commands).toBe(1 + 4 + 3 + 4); // GET; EVAL SET GET GET; EVAL PTTL SET; EVAL GET DEL GETDEL
     expect(fleet.data.get(names.entry)?.expiresAt).toBe(clock + HOUR);
     expect(fleet.data.has(names.lock)).toBe(false);
     expect(open(keys, names.entry, fleet.get(names.entry))).toMatchObject({ v: 1, key: SCOPE, token: "ghs_minted1", expiresAt: clock + HOUR });
@@ -130,27 +137,38 @@ describe("a Redis miss", () => {
 });
 
 describe("another machine holds the fleet lock", () => {
-  it("waits, backing off, for the entry it writes, then serves it without minting", async () => {
-    fleet.set(names.lock, "theirs", FLEET_LOCK_MS);
-    fleet.beforeLook = (n) => n === 6 && fleet.set(names.entry, entry("ghs_theirs", HOUR), HOUR);
+  it("blocks on the lock's wake list (no polling) until the holder writes the entry and pushes, then serves it without minting", async () => {
+    const theirs = lockValue(keys, names.lock, clock);
+    fleet.set(names.lock, theirs.value, FLEET_LOCK_MS);
+    fleet.onWait = (n, list) => {
+      expect(list).toBe(`${names.wake}:${theirs.id}`);
+      if (n !== 1) return;
+      clock += 800; // the holder mints meanwhile, writes the entry and hands it to each waiter
+      const sealed = entry("ghs_theirs", HOUR);
+      fleet.set(names.entry, sealed, HOUR);
+      void fleet.releaseLock(names, theirs.value, theirs.id, `${theirs.value} ${sealed}`);
+      fleet.commands -= 6; // the holder's, not ours
+    };
     expect((await throughFleet(miss(), source())).token).toBe("ghs_theirs");
     expect(mints).toBe(0);
-    expect(slept).toHaveLength(5);
-    expect(slept[4]!).toBeGreaterThan(slept[0]!);
-    expect(Math.max(...slept)).toBeLessThanOrEqual(400 * 1.5);
+    expect(slept).toEqual([]);
+    expect(fleet.calls.filter((c) => c !== "releaseLock")).toEqual(["read", "claim", "waitWake"]);
+    expect(fleet.commands).toBe(8); // GET; EVAL SET GET GET INCR PEXPIRE; BLPOP
+    expect(fleet.lists.size).toBe(0); // the one element popped: nothing left behind
   });
 
-  it("a holder that died: its lock expires within the lock TTL, and this machine mints after one more poll", async () => {
+  it("a holder that died: its lock expires within the lock TTL, and this machine mints after one more claim", async () => {
     const start = clock;
-    fleet.set(names.lock, "dead holder", FLEET_LOCK_MS);
+    fleet.set(names.lock, lockValue(keys, names.lock, clock).value, FLEET_LOCK_MS);
     expect((await throughFleet(miss(), source())).token).toBe("ghs_minted1");
     expect(mints).toBe(1);
     expect(clock - start).toBeGreaterThanOrEqual(FLEET_LOCK_MS);
-    expect(clock - start).toBeLessThanOrEqual(FLEET_LOCK_MS + 600);
+    expect(clock - start).toBeLessThanOrEqual(FLEET_LOCK_MS + CLOCK_SKEW_MS + 600);
+    expect(fleet.calls.filter((c) => c === "waitWake")).toHaveLength(1);
   });
 
   it("with a token in hand, serves it at once instead of waiting", async () => {
-    fleet.set(names.lock, "theirs", FLEET_LOCK_MS);
+    fleet.set(names.lock, lockValue(keys, names.lock, clock).value, FLEET_LOCK_MS);
     const inHand = { token: "ghs_inHand", expiresAt: clock + MARGIN / 3 };
     expect(await throughFleet(miss({ inHand }), source())).toBe(inHand);
     expect(mints).toBe(0);
@@ -158,7 +176,7 @@ describe("another machine holds the fleet lock", () => {
   });
 
   it("waits no longer than the deadline: a timeout naming the fleet", async () => {
-    fleet.set(names.lock, "slow holder", FLEET_LOCK_MS);
+    fleet.set(names.lock, lockValue(keys, names.lock, clock).value, FLEET_LOCK_MS);
     const now = () => clock;
     const err = await throughFleet(miss({ deadline: Deadline.in(2_000, now) }), source()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HelperError);
@@ -171,7 +189,7 @@ describe("another machine holds the fleet lock", () => {
 describe("a final failure another machine noted", () => {
   it("is this machine's failure too, at once: same code and line, no mint, no wait", async () => {
     fleet.set(names.note, note("unauthorized", 1_000), 10_000);
-    fleet.set(names.lock, "theirs", FLEET_LOCK_MS);
+    fleet.set(names.lock, lockValue(keys, names.lock, clock).value, FLEET_LOCK_MS);
     const err = (await throughFleet(miss(), source()).catch((e: unknown) => e)) as HelperError;
     expect(err.message).toBe("the broker rejected VERS_API_KEY (HTTP 401) (check VERS_API_KEY)");
     expect([err.code, err.status]).toEqual(["unauthorized", 401]);
@@ -211,8 +229,8 @@ describe("a final failure another machine noted", () => {
 describe("Redis failing is never a reason to fail", () => {
   it.each([
     ["cannot connect", "connect"],
-    ["the first read fails", "look"],
-    ["the lock's SET fails (out of memory)", "takeLock"],
+    ["the first read fails", "read"],
+    ["the claim fails (out of memory)", "claim"],
   ] as const)("%s: one trace line, this machine mints once", async (_what, where) => {
     const m = where === "connect" ? miss({ connect: async () => Promise.reject(unavailable) }) : miss();
     if (where !== "connect") fleet.failOn(where, unavailable);
@@ -222,7 +240,7 @@ describe("Redis failing is never a reason to fail", () => {
   });
 
   it("Redis failing while this machine waits: it mints once", async () => {
-    fleet.set(names.lock, "theirs", FLEET_LOCK_MS);
+    fleet.set(names.lock, lockValue(keys, names.lock, clock).value, FLEET_LOCK_MS);
     fleet.beforeLook = (n) => {
       if (n === 3) throw unavailable;
     };
@@ -257,5 +275,137 @@ describe("Redis failing is never a reason to fail", () => {
     expect(mints).toBe(1);
     expect(slept).toEqual([]);
     expect(traced.filter((l) => l.startsWith("fleet tier unavailable"))).toHaveLength(1);
+  });
+});
+
+describe("a tenant of the same Redis without the secret (issue 15, item 2)", () => {
+  it("re-setting the lock name with junk every second does not stop this machine: it goes on without Redis at once", async () => {
+    fleet.beforeLook = () => fleet.set(names.lock, `squatted ${clock}`, 1_000);
+    const start = clock;
+    expect((await throughFleet(miss(), source())).token).toBe("ghs_minted1");
+    expect(mints).toBe(1);
+    expect(clock - start).toBe(0);
+    expect(traced.some((l) => /fleet tier unavailable \(the fleet lock holds a value no machine of this fleet wrote\)/.test(l))).toBe(true);
+  });
+
+  it("a squatter that re-sets a live machine's lock with junk: the waiter stops waiting at its next claim", async () => {
+    const theirs = lockValue(keys, names.lock, clock);
+    fleet.set(names.lock, theirs.value, FLEET_LOCK_MS);
+    fleet.onWait = () => fleet.set(names.lock, "squatted", FLEET_LOCK_MS);
+    fleet.beforeLook = (n) => n === 3 && fleet.data.delete(`${names.wake}:${theirs.id}`);
+    expect((await throughFleet(miss(), source())).token).toBe("ghs_minted1");
+    expect(fleet.calls.filter((c) => c === "waitWake")).toHaveLength(1);
+  });
+
+  it("a lock value signed for another scope's lock name does not verify here", async () => {
+    const other = namesFor(keys, "another scope");
+    fleet.set(names.lock, lockValue(keys, other.lock, clock).value, FLEET_LOCK_MS);
+    expect((await throughFleet(miss(), source())).token).toBe("ghs_minted1");
+    expect(fleet.calls).not.toContain("waitWake");
+  });
+
+  it.each([
+    ["older than any real lock lives", -(FLEET_LOCK_MS + CLOCK_SKEW_MS + 1)],
+    ["dated ahead of this machine's clock", CLOCK_SKEW_MS + 1_000],
+  ])("a replayed real lock value %s is not waited on", async (_why, shift) => {
+    fleet.set(names.lock, lockValue(keys, names.lock, clock + shift).value, 10 * HOUR);
+    expect((await throughFleet(miss(), source())).token).toBe("ghs_minted1");
+    expect(fleet.calls).not.toContain("waitWake");
+  });
+
+  it("a recent real value replayed after its holder finished (its wake list still there) is waited on once, then not again", async () => {
+    const theirs = lockValue(keys, names.lock, clock);
+    fleet.set(names.lock, theirs.value, 10 * HOUR);
+    fleet.push(`${names.wake}:${theirs.id}`, `${theirs.value} `);
+    const start = clock;
+    expect((await throughFleet(miss(), source())).token).toBe("ghs_minted1");
+    expect(fleet.calls.filter((c) => c === "waitWake")).toHaveLength(1);
+    expect(clock - start).toBeLessThan(1_000);
+  });
+
+  it("junk on a wake list wakes a waiter, which goes on waiting on the real lock, paused and within the lock's life", async () => {
+    const theirs = lockValue(keys, names.lock, clock);
+    fleet.set(names.lock, theirs.value, FLEET_LOCK_MS);
+    fleet.push(`${names.wake}:${theirs.id}`, "junk");
+    fleet.onWait = (n) => {
+      if (n === 2) {
+        const sealed = entry("ghs_theirs", HOUR);
+        fleet.set(names.entry, sealed, HOUR);
+        void fleet.releaseLock(names, theirs.value, theirs.id, `${theirs.value} ${sealed}`);
+      }
+    };
+    expect((await throughFleet(miss(), source())).token).toBe("ghs_theirs");
+    expect(fleet.calls.filter((c) => c === "waitWake")).toHaveLength(2);
+    expect(slept).toHaveLength(1);
+    expect(mints).toBe(0);
+  });
+});
+
+describe("a server that is not Redis (issue 15, item 3)", () => {
+  it("answering nil to everything (SET NX fails, no lock there): a bounded number of paused rounds, then this machine mints, within the deadline", async () => {
+    const start = clock;
+    const nil: FakeFleet = {
+      ...fleet,
+      read: async () => (fleet.calls.push("read"), null),
+      claim: async () => (fleet.calls.push("claim"), { note: null, taken: false, lock: null, entry: null }),
+    };
+    const now = () => clock;
+    expect((await throughFleet(miss({ connect: async () => nil, deadline: Deadline.in(15_000, now) }), source())).token).toBe("ghs_minted1");
+    expect(mints).toBe(1);
+    expect(fleet.calls.filter((c) => c === "claim")).toHaveLength(MAX_ROUNDS);
+    expect(slept).toHaveLength(MAX_ROUNDS - 1);
+    expect(clock - start).toBeLessThan(15_000);
+    expect(traced.filter((l) => l.startsWith("fleet tier unavailable"))).toHaveLength(1);
+  });
+
+  it("with a short deadline, the rounds stop at the deadline", async () => {
+    const now = () => clock;
+    const nil: FakeFleet = { ...fleet, claim: async () => ({ note: null, taken: false, lock: null, entry: null }) };
+    const deadline = Deadline.in(100, now);
+    await throughFleet(miss({ connect: async () => nil, deadline }), source());
+    expect(clock).toBeLessThanOrEqual(deadline.at);
+  });
+});
+
+describe("a token git rejected on this machine (issue 15, item 4: the local fence)", () => {
+  it("is never served from the fleet, even a replayed sealed value: this machine mints and replaces the entry", async () => {
+    fleet.set(names.entry, entry("ghs_rejected", HOUR), HOUR);
+    const memos = memosInMemory();
+    fenceOn(memos, () => clock).add("ghs_rejected", clock + HOUR);
+    const served = await throughFleet(miss({ memos }), source());
+    expect(served.token).toBe("ghs_minted1");
+    expect((open(keys, names.entry, fleet.get(names.entry)) as Token).token).toBe("ghs_minted1");
+    expect(traced.some((l) => /which git rejected here/.test(l))).toBe(true);
+  });
+});
+
+function memosInMemory(): Memos {
+  const memos = new Map<string, Map<string, string>>();
+  return {
+    memo(name) {
+      const m = memos.get(name) ?? new Map<string, string>();
+      memos.set(name, m);
+      return { get: (k) => m.get(k), set: (k, v) => void m.set(k, v) };
+    },
+  };
+}
+
+describe("the local fence", () => {
+  it("holds a token until the expiry it was given, then forgets it", () => {
+    const fence = fenceOn(memosInMemory(), () => clock);
+    fence.add("ghs_a", clock + 1_000);
+    expect(fence.has("ghs_a")).toBe(true);
+    expect(fence.has("ghs_b")).toBe(false);
+    clock += 1_000;
+    expect(fence.has("ghs_a")).toBe(false);
+  });
+
+  it("an unreadable memo fences nothing and is replaced on the next add", () => {
+    const memos = memosInMemory();
+    memos.memo("fleet fence").set("tokens", "{not json");
+    const fence = fenceOn(memos, () => clock);
+    expect(fence.has("ghs_a")).toBe(false);
+    fence.add("ghs_a", clock + 1_000);
+    expect(fence.has("ghs_a")).toBe(true);
   });
 });
