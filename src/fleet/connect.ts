@@ -1,0 +1,148 @@
+import Redis, { Cluster, type RedisOptions } from "ioredis";
+import type { Deadline } from "../deadline";
+import { bounded, COMMAND_MS, CONNECT_MS, FAILOVER_MS, FleetUnavailable, MINT_RESERVE_MS } from "./bounded";
+import type { RedisTarget } from "./url";
+
+/**
+ * The ioredis client for a target: one node; a Redis Cluster when the node given says it is one
+ * (`INFO cluster`: cluster_enabled:1), through ioredis's own Cluster client; or the primary a set of
+ * sentinels names, through ioredis's own Sentinel support. No hand-written cluster logic.
+ *
+ * Every connection is bounded (CONNECT_MS) and never retried, except across a failover: once a cluster
+ * or Sentinel client loses a primary, its commands may wait for the promotion up to FAILOVER_MS, never
+ * past the point where MINT_RESERVE_MS of the deadline is left (`failoverLeft`).
+ */
+export interface Connection {
+  redis: Redis | Cluster;
+  kind: "node" | "cluster" | "sentinel";
+  /** The primaries (each a Redis client), for SCAN; for a cluster, those its slot table names. */
+  primaries(): Redis[];
+  /** Milliseconds a step may still wait for a failover under way (0: none under way, or no time left). */
+  failoverLeft(): number;
+  close(): void;
+}
+
+export interface ConnectOptions {
+  /** The get's deadline, which a failover never eats into beyond MINT_RESERVE_MS. */
+  deadline?: Deadline;
+}
+
+const BASE: RedisOptions = {
+  lazyConnect: true,
+  connectTimeout: CONNECT_MS,
+  enableReadyCheck: false,
+  autoResubscribe: false,
+  protocol: 2,
+  disableClientInfo: true,
+};
+
+export async function openConnection(target: RedisTarget, opts: ConnectOptions = {}): Promise<Connection> {
+  let lostAt: number | undefined;
+  const failoverLeft = (): number => {
+    if (lostAt === undefined) return 0;
+    const byFailover = lostAt + FAILOVER_MS - Date.now();
+    const byDeadline = opts.deadline ? opts.deadline.remaining() - MINT_RESERVE_MS : byFailover;
+    return Math.max(0, Math.min(byFailover, byDeadline));
+  };
+  const lost = (): void => void (lostAt ??= Date.now());
+
+  const tls = target.tls ? {} : undefined;
+  const first = target.nodes[0]!;
+  // A Sentinel client reconnects (to the promoted replica) while a failover may be under way; a single node never.
+  const redis = target.kind === "sentinel"
+    ? new Redis({
+        ...BASE,
+        sentinels: target.nodes,
+        name: target.master,
+        role: "master",
+        sentinelUsername: target.sentinelUsername,
+        sentinelPassword: target.sentinelPassword,
+        sentinelCommandTimeout: COMMAND_MS,
+        sentinelRetryStrategy: () => null,
+        enableTLSForSentinelMode: target.tls,
+        sentinelTLS: tls,
+        tls,
+        failoverDetector: true,
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: 20,
+        retryStrategy: () => (failoverLeft() > 0 ? 100 : null),
+        reconnectOnError: (err) => (/^READONLY/.test(err.message) ? 2 : false),
+      })
+    : new Redis({ ...BASE, host: first.host, port: first.port, tls, maxRetriesPerRequest: 0, retryStrategy: () => null, reconnectOnError: () => false, enableOfflineQueue: false });
+  // ioredis reports the cause (ECONNREFUSED, WRONGPASS …) as an event, and rejects with "Connection is closed".
+  let cause: Error | undefined;
+  redis.on("error", (err: Error) => (cause = err));
+  await bounded(redis.connect(), CONNECT_MS, "connecting").catch((err: unknown) => {
+    redis.disconnect();
+    throw cause ? new FleetUnavailable(`connecting: ${cause.message}`) : err;
+  });
+  const run = <T>(work: Promise<T>, what: string) => bounded(work, COMMAND_MS, what);
+  try {
+    // AUTH and SELECT are sent here rather than in ioredis's handshake, which prints a warning on the console
+    // (git's stderr) when the server needs no password, and goes on in database 0 when SELECT fails. Once they
+    // are known to work, reconnections (a Sentinel failover) send them in the handshake.
+    const needed = target.password !== undefined && (await run(authenticate(redis, target.username, target.password), "authenticating"));
+    if (target.kind === "node" && isCluster(await run(redis.info("cluster"), "asking whether it is a cluster"))) {
+      redis.disconnect();
+      if (target.db) throw new FleetUnavailable(`a Redis Cluster has only database 0, not ${target.db}`);
+      return await openCluster(target, needed, failoverLeft, lost);
+    }
+    if (target.db !== undefined) await run(redis.select(target.db), "selecting the database");
+    if (needed) Object.assign(redis.options, { username: target.username, password: target.password });
+    if (target.db !== undefined) redis.options.db = target.db;
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  if (target.kind === "sentinel") redis.on("close", lost);
+  return { redis, kind: target.kind, primaries: () => [redis], failoverLeft, close: () => redis.disconnect() };
+}
+
+async function openCluster(target: RedisTarget, needsPassword: boolean, failoverLeft: () => number, lost: () => void): Promise<Connection> {
+  const tls = target.tls ? {} : undefined;
+  const cluster = new Cluster([target.nodes[0]!], {
+    lazyConnect: true,
+    enableReadyCheck: true,
+    enableOfflineQueue: true,
+    clusterRetryStrategy: () => null,
+    maxRedirections: 8,
+    retryDelayOnMoved: 0,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: COMMAND_MS,
+    // Node names as given (TLS checks the certificate against the name); plain connections too.
+    dnsLookup: (address, callback) => callback(null, address),
+    redisOptions: {
+      ...BASE,
+      tls,
+      maxRetriesPerRequest: 1,
+      username: needsPassword ? target.username : undefined,
+      password: needsPassword ? target.password : undefined,
+    },
+  });
+  let cause: Error | undefined;
+  cluster.on("error", (err: Error) => (cause = err));
+  cluster.on("node error", (err: Error) => (cause = err));
+  cluster.on("-node", lost);
+  await bounded(cluster.connect(), CONNECT_MS + COMMAND_MS, "connecting to the cluster").catch((err: unknown) => {
+    cluster.disconnect();
+    throw cause ? new FleetUnavailable(`connecting to the cluster: ${cause.message}`) : err;
+  });
+  return { redis: cluster, kind: "cluster", primaries: () => cluster.nodes("master"), failoverLeft, close: () => cluster.disconnect() };
+}
+
+function isCluster(info: string): boolean {
+  return /^cluster_enabled:1\s*$/m.test(info);
+}
+
+/** AUTH; true when the server wanted it. A server that needs no password says so, which is not a failure. */
+async function authenticate(redis: Redis, username: string | undefined, password: string): Promise<boolean> {
+  try {
+    await (username === undefined ? redis.auth(password) : redis.auth(username, password));
+    return true;
+  } catch (err) {
+    if (/without any password configured|no password is set/i.test((err as Error).message)) return false;
+    throw err;
+  }
+}
