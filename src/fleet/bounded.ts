@@ -8,7 +8,7 @@ export const COMMAND_MS = 500;
  * slots) once a connection to a primary is lost, before it goes on without the fleet; never past the point
  * where less than MINT_RESERVE_MS of its deadline is left.
  */
-export const FAILOVER_MS = 5000;
+export const FAILOVER_MS = 8000;
 export const MINT_RESERVE_MS = 5000;
 
 /**

@@ -44,7 +44,10 @@ export async function openConnection(target: RedisTarget, opts: ConnectOptions =
     const byDeadline = opts.deadline ? opts.deadline.remaining() - MINT_RESERVE_MS : byFailover;
     return Math.max(0, Math.min(byFailover, byDeadline));
   };
-  const lost = (): void => void (lostAt ??= Date.now());
+  let wasReady = false;
+  const lost = (): void => {
+    if (wasReady) lostAt ??= Date.now();
+  };
 
   const tls = target.tls ? {} : undefined;
   const first = target.nodes[0]!;
@@ -58,14 +61,21 @@ export async function openConnection(target: RedisTarget, opts: ConnectOptions =
         sentinelUsername: target.sentinelUsername,
         sentinelPassword: target.sentinelPassword,
         sentinelCommandTimeout: COMMAND_MS,
-        sentinelRetryStrategy: () => null,
+        // Asking the sentinels again only while a failover is under way (not on the first connection).
+        sentinelRetryStrategy: () => (failoverLeft() > 0 ? 100 : null),
         enableTLSForSentinelMode: target.tls,
         sentinelTLS: tls,
         tls,
-        failoverDetector: true,
+        // Not ioredis's failoverDetector: on +switch-master it ends the client (commands fail "Connection is closed");
+        // the reconnection loop below finds the promoted primary by asking the sentinels again.
+        failoverDetector: false,
         enableOfflineQueue: true,
-        maxRetriesPerRequest: 20,
-        retryStrategy: () => (failoverLeft() > 0 ? 100 : null),
+        // Commands wait in the offline queue while ioredis asks the sentinels for the promoted primary, bounded by `run`.
+        maxRetriesPerRequest: null,
+        retryStrategy: () => {
+          lost();
+          return failoverLeft() > 0 ? 100 : null;
+        },
         reconnectOnError: (err) => (/^READONLY/.test(err.message) ? 2 : false),
       })
     : new Redis({ ...BASE, host: first.host, port: first.port, tls, maxRetriesPerRequest: 0, retryStrategy: () => null, reconnectOnError: () => false, enableOfflineQueue: false });
@@ -85,6 +95,7 @@ export async function openConnection(target: RedisTarget, opts: ConnectOptions =
     if (target.kind === "node" && isCluster(await run(redis.info("cluster"), "asking whether it is a cluster"))) {
       redis.disconnect();
       if (target.db) throw new FleetUnavailable(`a Redis Cluster has only database 0, not ${target.db}`);
+      wasReady = true;
       return await openCluster(target, needed, failoverLeft, lost);
     }
     if (target.db !== undefined) await run(redis.select(target.db), "selecting the database");
@@ -94,6 +105,7 @@ export async function openConnection(target: RedisTarget, opts: ConnectOptions =
     redis.disconnect();
     throw err;
   }
+  wasReady = true;
   if (target.kind === "sentinel") redis.on("close", lost);
   return { redis, kind: target.kind, primaries: () => [redis], failoverLeft, close: () => redis.disconnect() };
 }
@@ -105,11 +117,12 @@ async function openCluster(target: RedisTarget, needsPassword: boolean, failover
     enableReadyCheck: true,
     enableOfflineQueue: true,
     clusterRetryStrategy: () => null,
-    maxRedirections: 8,
+    // A few quick retries (a slot moving, a failover), well inside one step's bound, so the reply's own error is reported.
+    maxRedirections: 6,
     retryDelayOnMoved: 0,
-    retryDelayOnFailover: 100,
-    retryDelayOnClusterDown: 100,
-    retryDelayOnTryAgain: 100,
+    retryDelayOnFailover: 50,
+    retryDelayOnClusterDown: 50,
+    retryDelayOnTryAgain: 50,
     slotsRefreshTimeout: COMMAND_MS,
     // Node names as given (TLS checks the certificate against the name); plain connections too.
     dnsLookup: (address, callback) => callback(null, address),
