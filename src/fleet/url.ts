@@ -53,16 +53,12 @@ export function parseRedisUrl(raw: string): RedisTarget | { problem: string } {
   const rest = raw.slice(scheme.length + 3);
   const at = rest.lastIndexOf("@");
   const userinfo = at >= 0 ? rest.slice(0, at) : undefined;
-  let tail = at >= 0 ? rest.slice(at + 1) : rest;
   const credentials = splitUserinfo(userinfo);
   if ("problem" in credentials) return credentials;
 
-  let fragment: string | undefined;
-  let query: string | undefined;
-  let path: string | undefined;
-  [tail, fragment] = cut(tail, "#");
-  [tail, query] = cut(tail, "?");
-  [tail, path] = cut(tail, "/");
+  const [beforeFragment, fragment] = cut(at >= 0 ? rest.slice(at + 1) : rest, "#");
+  const [beforeQuery, query] = cut(beforeFragment, "?");
+  const [tail, path] = cut(beforeQuery, "/");
   if (tail === "") return { problem: `${WHAT} names no host` };
   if (path !== undefined && path !== "" && !/^\d{1,2}$/.test(path)) return { problem: `${WHAT} has a path that is not a database number` };
   const db = path ? Number(path) : undefined;

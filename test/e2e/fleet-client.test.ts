@@ -114,7 +114,7 @@ describe("the operations", () => {
     await redis.command("SET", "gcv:bbbb:1", "another secret's");
     await redis.command("SET", "gcv:aaaab:1", "a longer prefix");
     expect(await c.exists(["gcv:aaaa:1", "gcv:aaaa:2"])).toEqual([true, false]);
-    expect(await c.deletePrefix("gcv:aaaa")).toBe(2);
+    expect(await c.deletePrefix("gcv:aaaa")).toEqual({ deleted: 2 });
     expect((await redis.dump()).map((e) => e.key)).toEqual(["gcv:aaaab:1", "gcv:bbbb:1"]);
   });
 });
