@@ -72,8 +72,10 @@ export async function openConnection(target: RedisTarget, opts: ConnectOptions =
         enableOfflineQueue: true,
         // Commands wait in the offline queue while ioredis asks the sentinels for the promoted primary, bounded by `run`.
         maxRetriesPerRequest: null,
+        // The sentinels named a primary that cannot be reached (a connection lost, or refused even on the first
+        // try): a failover is under way or about to be, so wait for it (bounded), also when this process starts.
         retryStrategy: () => {
-          lost();
+          lostAt ??= Date.now();
           return failoverLeft() > 0 ? 100 : null;
         },
         reconnectOnError: (err) => (/^READONLY/.test(err.message) ? 2 : false),
@@ -82,7 +84,7 @@ export async function openConnection(target: RedisTarget, opts: ConnectOptions =
   // ioredis reports the cause (ECONNREFUSED, WRONGPASS …) as an event, and rejects with "Connection is closed".
   let cause: Error | undefined;
   redis.on("error", (err: Error) => (cause = err));
-  await bounded(redis.connect(), CONNECT_MS, "connecting").catch((err: unknown) => {
+  await bounded(connected(redis), CONNECT_MS, "connecting", failoverLeft).catch((err: unknown) => {
     redis.disconnect();
     throw cause ? new FleetUnavailable(`connecting: ${cause.message}`) : err;
   });
@@ -114,7 +116,9 @@ async function openCluster(target: RedisTarget, needsPassword: boolean, failover
   const tls = target.tls ? {} : undefined;
   const cluster = new Cluster([target.nodes[0]!], {
     lazyConnect: true,
-    enableReadyCheck: true,
+    // No ready check: ioredis sends its CLUSTER INFO to a random node, and one lost primary would fail the
+    // whole connection; a command for a slot that cannot be served fails on its own (a miss for that scope).
+    enableReadyCheck: false,
     enableOfflineQueue: true,
     clusterRetryStrategy: () => null,
     // A few quick retries (a slot moving, a failover), well inside one step's bound, so the reply's own error is reported.
@@ -143,6 +147,18 @@ async function openCluster(target: RedisTarget, needsPassword: boolean, failover
     throw cause ? new FleetUnavailable(`connecting to the cluster: ${cause.message}`) : err;
   });
   return { redis: cluster, kind: "cluster", primaries: () => cluster.nodes("master"), failoverLeft, close: () => cluster.disconnect() };
+}
+
+/**
+ * Resolves when the client is ready; rejects when it gives up. Not connect()'s own promise, which rejects at
+ * the first closed connection even while a Sentinel client reconnects to the primary a failover promotes.
+ */
+function connected(redis: Redis): Promise<void> {
+  return new Promise((resolve, reject) => {
+    redis.once("ready", () => resolve());
+    redis.once("end", () => reject(new Error("Connection is closed.")));
+    redis.connect().catch(() => undefined);
+  });
 }
 
 function isCluster(info: string): boolean {

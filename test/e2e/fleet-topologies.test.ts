@@ -46,14 +46,14 @@ function entryOf(m: TestEnv, repo: string): string {
 
 /** For each primary, the first repository name whose entry lives on it. */
 function oneRepoPerPrimary(cluster: RedisClusterSet, m: TestEnv): string[] {
-  const repos: string[] = [];
-  for (let i = 0; repos.length < cluster.primaries.length && i < 1000; i++) {
+  const repos: Array<string | undefined> = cluster.primaries.map(() => undefined);
+  for (let i = 0; repos.includes(undefined) && i < 1000; i++) {
     const repo = `repo-${i}`;
     const owner = cluster.primaries.indexOf(cluster.ownerOf(entryOf(m, repo)));
     repos[owner] ??= repo;
   }
   expect(repos.filter(Boolean)).toHaveLength(cluster.primaries.length);
-  return repos;
+  return repos as string[];
 }
 
 describe.skipIf(ONCE)("a Redis Cluster of three primaries, named by one node's redis:// URL", () => {
