@@ -13,7 +13,7 @@
  * the busiest second against a uniform spread over the window the points cover.
  */
 import { spawn } from "node:child_process";
-import { copyFile } from "node:fs/promises";
+import { copyFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { refreshLeadMs } from "../src/cache/freshness";
@@ -54,8 +54,10 @@ async function burst(): Promise<void> {
     const extraEnv = { VERS_REDIS_URL: redis.url, VERS_TIMEOUT: "120" };
     const first = await makeTestEnv({ brokerUrl: broker.url, apiKey, hosts: [HOST], extraEnv });
     machines.push(first);
+    first.env.VERS_CREDENTIAL_TRACE = join(first.home, "trace.log");
     for (let i = 1; i < MACHINES; i++) {
       const t = await makeTestEnv({ brokerUrl: broker.url, apiKey, hosts: [HOST], extraEnv, wireGit: false });
+      t.env.VERS_CREDENTIAL_TRACE = join(t.home, "trace.log");
       await copyFile(join(first.home, ".gitconfig"), join(t.home, ".gitconfig"));
       machines.push(t);
     }
@@ -88,6 +90,7 @@ async function burst(): Promise<void> {
     console.log(`Redis commands per machine             median ${med}, p90 ${p90}, max ${counts.at(-1) ?? 0} (MONITOR, per connection; AUTH not shown)   target: median ≤ 10, p90 ≤ 20   ${med <= 10 && p90 <= 20 ? "✓" : "✗"}`);
     console.log(`Redis commands in all                  ${calls} (INFO commandstats, AUTH included) over ${counts.length} connections`);
     console.log(`peak Redis connections                 ${Math.max(0, peak - 2)} (INFO clients every 10 ms, less the bench's own 2)`);
+    await whyTheyMinted(machines);
   } finally {
     await monitor?.disconnect();
     watch.disconnect();
@@ -95,6 +98,20 @@ async function burst(): Promise<void> {
     await broker.close();
     await redis.close();
   }
+}
+
+/** From the machines' traces: how many were served from Redis, and why the others went on without it. */
+async function whyTheyMinted(machines: TestEnv[]): Promise<void> {
+  const reasons = new Map<string, number>();
+  let hits = 0;
+  for (const t of machines) {
+    const trace = await readFile(join(t.home, "trace.log"), "utf8").catch(() => "");
+    if (/fleet hit/.test(trace)) hits++;
+    const why = /fleet tier unavailable \((.*?)\); going on/.exec(trace)?.[1] ?? (/timed out waiting for another machine/.test(trace) ? "timed out waiting for the fleet" : undefined);
+    if (why) reasons.set(why.replace(/\d+/g, "N"), (reasons.get(why.replace(/\d+/g, "N")) ?? 0) + 1);
+  }
+  console.log(`served from Redis                      ${hits} machines (trace: fleet hit)`);
+  for (const [why, n] of [...reasons].sort((a, b) => b[1] - a[1])) console.log(`  went on without Redis: ${String(n).padStart(4)} × ${why}`);
 }
 
 function refreshSpread(): void {
