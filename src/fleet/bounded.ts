@@ -17,14 +17,20 @@ export const MINT_RESERVE_MS = 5000;
  */
 export async function bounded<T>(work: Promise<T>, ms: number, what: string, more: () => number = () => 0): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
   const late = new Promise<never>((_, reject) => {
     let allowed = 0;
     const check = (wait: number): void => {
       allowed += wait;
+      // The verdict waits for setImmediate, after the event loop's I/O phase: a process that got no CPU for a
+      // while (hundreds of processes on two cores) finds its timer due and Redis's answer waiting in the socket
+      // at the same time, and the answer that came in time wins instead of a false "no answer".
       timer = setTimeout(() => {
-        const extra = more();
-        if (extra > 0) return check(extra);
-        reject(new FleetUnavailable(`no answer within ${allowed} ms ${what}`));
+        immediate = setImmediate(() => {
+          const extra = more();
+          if (extra > 0) return check(extra);
+          reject(new FleetUnavailable(`no answer within ${allowed} ms ${what}`));
+        });
       }, wait);
     };
     check(ms);
@@ -36,5 +42,6 @@ export async function bounded<T>(work: Promise<T>, ms: number, what: string, mor
     throw new FleetUnavailable(`${what}: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     clearTimeout(timer);
+    clearImmediate(immediate);
   }
 }

@@ -193,6 +193,19 @@ describe("failures, each a FleetUnavailable", () => {
     expect(err.message).toMatch(/no answer within 500 ms reading|timed out/i);
   });
 
+  it("a process starved of CPU past the bound: Redis's answer, waiting in the socket, wins over the timer", async () => {
+    // Hundreds of helpers on two cores: a process gets the CPU back after its 500 ms are up, with the
+    // answer already there. Blocking this process's event loop for 800 ms after sending does the same.
+    const c = await connect();
+    const writing = c.writeNote("n", "v", 10_000);
+    const until = Date.now() + 800;
+    while (Date.now() < until) {
+      // busy: no timer, no I/O runs meanwhile
+    }
+    await writing; // before: "no answer within 500 ms writing", though Redis had answered at once
+    expect(await redis.command("GET", "n")).toBe("v");
+  });
+
   it("a server that answers with something that is not Redis", async () => {
     const junk = await startJunkServer();
     try {
