@@ -14,6 +14,7 @@
  */
 import { spawn } from "node:child_process";
 import { copyFile, readFile } from "node:fs/promises";
+import { setPriority } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { refreshLeadMs } from "../src/cache/freshness";
@@ -46,6 +47,7 @@ async function burst(): Promise<void> {
   const broker = await startFakeBroker({ apiKey, registry: new TokenRegistry() });
   broker.setMode("slow", { delayMs: BROKER_MS });
   const redis = await startRedis();
+  console.log(favour([process.pid, redis.pid!]));
   const machines: TestEnv[] = [];
   const watch = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, disableClientInfo: true });
   let monitor: Awaited<ReturnType<Redis["monitor"]>> | undefined;
@@ -97,6 +99,20 @@ async function burst(): Promise<void> {
     await Promise.all(machines.map((t) => t.cleanup()));
     await broker.close();
     await redis.close();
+  }
+}
+
+/**
+ * In a fleet, Redis and the broker have machines of their own; here they share two cores with hundreds of
+ * helpers, and the kernel's fair share would give redis-server (and this process, which is the broker) a
+ * few percent of a core. They run at nice -10 instead, as close to "a machine of their own" as one box gets.
+ */
+function favour(pids: number[]): string {
+  try {
+    for (const pid of pids) setPriority(pid, -10);
+    return "redis-server and the fake broker run at nice -10 (in a fleet they have machines of their own)\n";
+  } catch (err) {
+    return `redis-server and the fake broker share the CPU evenly with the helpers (nice -10 refused: ${(err as NodeJS.ErrnoException).code ?? String(err)})\n`;
   }
 }
 
