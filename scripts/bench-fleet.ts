@@ -33,6 +33,8 @@ const MARGIN_MS = 300_000;
 interface Run {
   ms: number;
   ok: boolean;
+  /** The helper's error line, when it printed one. */
+  error?: string;
 }
 
 async function main(): Promise<void> {
@@ -85,6 +87,9 @@ async function burst(): Promise<void> {
     const failed = fills.filter((r) => !r.ok).length;
     console.log(`mints                                  ${broker.mints} for ${MACHINES} machines (target: 1 per scope)   ${broker.mints === 1 ? "✓" : "✗"}`);
     console.log(`served                                 ${MACHINES - failed} of ${MACHINES}${failed ? `   ✗ ${failed} failed` : "   ✓"}`);
+    const errors = new Map<string, number>();
+    for (const r of fills) if (!r.ok) errors.set((r.error ?? "(nothing on stderr)").replace(/\d+/g, "N"), (errors.get((r.error ?? "(nothing on stderr)").replace(/\d+/g, "N")) ?? 0) + 1);
+    for (const [line, n] of errors) console.log(`  failed: ${String(n).padStart(4)} × ${line}`);
     console.log(`time to served   p50/p95/p99/max       ${percentiles(fills.map((r) => r.ms))}`);
     console.log(`bare node -e 0   p50/p95/p99/max       ${percentiles(bare.map((r) => r.ms))}   (the same ${MACHINES} started the same way)`);
     const med = pick(counts, 0.5);
@@ -160,11 +165,16 @@ async function pool<T>(tasks: Array<() => Promise<T>>): Promise<T[]> {
 function spawnTimed(cmd: string, args: string[], env: Record<string, string>, input: string): Promise<Run> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "ignore"] });
+    const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
+    let err = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
     child.on("error", () => resolve({ ms: performance.now() - started, ok: false }));
-    child.on("close", (code) => resolve({ ms: performance.now() - started, ok: code === 0 && (cmd !== "git" || /^password=ghs_/m.test(out)) }));
+    child.on("close", (code) => {
+      const error = /^git-credential-vers: .*$/m.exec(err)?.[0] ?? err.trim().split("\n")[0];
+      resolve({ ms: performance.now() - started, ok: code === 0 && (cmd !== "git" || /^password=ghs_/m.test(out)), error: error || undefined });
+    });
     child.stdin.end(input);
   });
 }
