@@ -5,7 +5,7 @@ import type { RedisTarget } from "./url";
 
 /**
  * The ioredis client for a target: one node; a Redis Cluster when the node given says it is one
- * (`INFO cluster`: cluster_enabled:1), through ioredis's own Cluster client; or the primary a set of
+ * (`INFO cluster`: cluster_enabled:1, or a MOVED reply), through ioredis's own Cluster client; or the primary a set of
  * sentinels names, through ioredis's own Sentinel support. No hand-written cluster logic.
  *
  * Every connection is bounded (CONNECT_MS) and never retried, except across a failover: once a cluster
@@ -14,7 +14,7 @@ import type { RedisTarget } from "./url";
  */
 export interface Connection {
   redis: Redis | Cluster;
-  kind: "node" | "cluster" | "sentinel";
+  readonly kind: "node" | "cluster" | "sentinel";
   /** The primaries (each a Redis client), for SCAN; for a cluster, those its slot table names. */
   primaries(): Redis[];
   /** Milliseconds a step may still wait for a failover under way (0: none under way, or no time left). */
@@ -25,6 +25,11 @@ export interface Connection {
 export interface ConnectOptions {
   /** The get's deadline, which a failover never eats into beyond MINT_RESERVE_MS. */
   deadline?: Deadline;
+  /**
+   * Ask the node at once whether it is a cluster (INFO cluster), for `status` and `cache clear --fleet`, which
+   * need every primary. Otherwise (the tier, counting its commands) the first MOVED reply tells.
+   */
+  detect?: boolean;
 }
 
 const BASE: RedisOptions = {
@@ -89,12 +94,13 @@ export async function openConnection(target: RedisTarget, opts: ConnectOptions =
     throw cause ? new FleetUnavailable(`connecting: ${cause.message}`) : err;
   });
   const run = <T>(work: Promise<T>, what: string) => bounded(work, COMMAND_MS, what);
+  let needed = false;
   try {
     // AUTH and SELECT are sent here rather than in ioredis's handshake, which prints a warning on the console
     // (git's stderr) when the server needs no password, and goes on in database 0 when SELECT fails. Once they
     // are known to work, reconnections (a Sentinel failover) send them in the handshake.
-    const needed = target.password !== undefined && (await run(authenticate(redis, target.username, target.password), "authenticating"));
-    if (target.kind === "node" && isCluster(await run(redis.info("cluster"), "asking whether it is a cluster"))) {
+    needed = target.password !== undefined && (await run(authenticate(redis, target.username, target.password), "authenticating"));
+    if (target.kind === "node" && opts.detect && isCluster(await run(redis.info("cluster"), "asking whether it is a cluster"))) {
       redis.disconnect();
       if (target.db) throw new FleetUnavailable(`a Redis Cluster has only database 0, not ${target.db}`);
       wasReady = true;
@@ -108,8 +114,59 @@ export async function openConnection(target: RedisTarget, opts: ConnectOptions =
     throw err;
   }
   wasReady = true;
-  if (target.kind === "sentinel") redis.on("close", lost);
-  return { redis, kind: target.kind, primaries: () => [redis], failoverLeft, close: () => redis.disconnect() };
+  if (target.kind === "sentinel") {
+    redis.on("close", lost);
+    return { redis, kind: target.kind, primaries: () => [redis], failoverLeft, close: () => redis.disconnect() };
+  }
+  return clusterOnMoved(redis, () => openCluster(target, needed, failoverLeft, lost), failoverLeft);
+}
+
+/** The commands the tier sends; on a node that answers MOVED they are sent again through the Cluster client. */
+const FORWARDED: ReadonlySet<string> = new Set(["get", "set", "eval", "blpop", "exists", "del", "ping"]);
+
+/**
+ * A single node's client that becomes a Cluster client the first time the node answers MOVED (a cluster node
+ * that does not own the slot): detection at no cost in commands, since every command of one scope names one slot
+ * (its hash tag). A scope in the first node's own slots never needs the Cluster client at all.
+ */
+function clusterOnMoved(redis: Redis, openCluster: () => Promise<Connection>, failoverLeft: () => number): Connection {
+  let cluster: Connection | undefined;
+  let switching: Promise<Connection> | undefined;
+  let closed = false;
+  const call = (client: Redis | Cluster, name: string, args: unknown[]): Promise<unknown> => (client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!(...args);
+  const toCluster = (): Promise<Connection> =>
+    (switching ??= openCluster().then((c) => {
+      cluster = c;
+      redis.disconnect();
+      if (closed) c.close();
+      return c;
+    }));
+  const proxy = new Proxy(redis, {
+    get(target, prop, receiver) {
+      if (typeof prop !== "string" || !FORWARDED.has(prop)) return Reflect.get(target, prop, receiver) as unknown;
+      return (...args: unknown[]) => {
+        if (switching) return switching.then((c) => call(c.redis, prop, args));
+        return call(target, prop, args).catch((err: unknown) => {
+          if (!/^MOVED /.test((err as Error)?.message ?? "")) throw err;
+          return toCluster().then((c) => call(c.redis, prop, args));
+        });
+      };
+    },
+  });
+  return {
+    redis: proxy,
+    get kind() {
+      return cluster ? "cluster" : "node";
+    },
+    primaries: () => (cluster ? cluster.primaries() : [redis]),
+    // While the Cluster client connects, a step may take that long on top of its own bound.
+    failoverLeft: () => (switching && !cluster ? CONNECT_MS : failoverLeft()),
+    close: () => {
+      closed = true;
+      redis.disconnect();
+      cluster?.close();
+    },
+  };
 }
 
 async function openCluster(target: RedisTarget, needsPassword: boolean, failoverLeft: () => number, lost: () => void): Promise<Connection> {

@@ -13,7 +13,7 @@ export { eraseFromFleet } from "./erase";
 /** For `status`: whether Redis answers, what it is (one node, a cluster and how many primaries answer, Sentinel), and whether it holds an entry for each scope key. */
 export async function fleetStatus(url: string, secret: string, scopeKeys: string[]): Promise<{ problem?: string; topology?: string; held: boolean[] }> {
   try {
-    const client = await connectFleet(url);
+    const client = await connectFleet(url, { detect: true });
     try {
       const keys = deriveKeys(secret);
       const topology = await client.topology();
@@ -28,7 +28,7 @@ export async function fleetStatus(url: string, secret: string, scopeKeys: string
 
 /** For `cache clear --fleet`: deletes this secret's entries, locks and notes (found by their derived prefix) on every primary. */
 export async function clearFleet(url: string, secret: string): Promise<Cleared> {
-  const client = await connectFleet(url);
+  const client = await connectFleet(url, { detect: true });
   try {
     return await client.deletePrefix(deriveKeys(secret).prefix);
   } finally {
