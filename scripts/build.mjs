@@ -6,7 +6,7 @@
 //   dist/sources.cjs  the token sources: undici, @octokit/auth-app — required only by the process that mints
 //   dist/fleet.cjs    the fleet tier: ioredis — required only on a local miss with VERS_REDIS_URL set
 //   dist/sea.cjs      (--sea) one file with both, for Node's single executable application
-//   dist/tools/...    (--tools) the demos and bench, with the fake servers, for `npm run demo`, `demo:fleet`, `bench`
+//   dist/tools/...    (--tools) the demos and benches, with the fake servers, for `npm run demo`, `demo:fleet`, `bench`, `bench:fleet`
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -95,7 +95,7 @@ if (args.has("--tools")) {
   builds.push(
     build({
       ...common,
-      entryPoints: { demo: "scripts/demo.ts", "demo-fleet": "scripts/demo-fleet.ts", bench: "scripts/bench.ts" },
+      entryPoints: { demo: "scripts/demo.ts", "demo-fleet": "scripts/demo-fleet.ts", bench: "scripts/bench.ts", "bench-fleet": "scripts/bench-fleet.ts" },
       outdir: "dist/tools",
       outExtension: { ".js": ".cjs" },
       plugins: [rawText],

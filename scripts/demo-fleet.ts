@@ -3,7 +3,8 @@
  * broker and a TLS git host start on 127.0.0.1; four simulated machines (each its own HOME and cache
  * folder: they share no disk, only Redis) are wired with the helper's own `install`; all four clone at
  * once, then each commits its own file, pulls and pushes. The demo shows the mints (1 in all) and each
- * machine's `status`.
+ * machine's `status`. With `--cluster` (`npm run demo:fleet -- --cluster`) the same four machines share a
+ * three-primary Redis Cluster instead, named by one node's redis:// URL (cluster mode is detected).
  */
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
@@ -12,9 +13,11 @@ import { HELPER_BIN, makeTestEnv, run, type RunResult, type TestEnv } from "../t
 import { startFakeBroker, type FakeBroker } from "../test/servers/fake-broker";
 import { startGitHost } from "../test/servers/git-host";
 import { startRedis } from "../test/servers/redis";
+import { startRedisCluster } from "../test/servers/redis-topologies";
 import { TokenRegistry } from "../test/servers/token-registry";
 
 const MACHINES = 4;
+const CLUSTER = process.argv.includes("--cluster");
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
 
 interface Machine {
@@ -26,11 +29,11 @@ interface Machine {
 async function main(): Promise<void> {
   const registry = new TokenRegistry();
   const apiKey = `vers_demo_${randomBytes(12).toString("hex")}`;
-  const [broker, host, redis] = await Promise.all([startFakeBroker({ apiKey, registry }), startGitHost({ registry }), startRedis()]);
+  const [broker, host, redis] = await Promise.all([startFakeBroker({ apiKey, registry }), startGitHost({ registry }), startShared()]);
   const machines: Machine[] = [];
   try {
     const remote = await host.createRepo("acme", "widgets");
-    console.log(`redis-server       ${redis.url.replace(`:${redis.password}@`, ":***@")}   (loopback only, with a password)`);
+    console.log(`redis-server       ${redis.url.replace(`:${redis.password}@`, ":***@")}   (loopback only, with a password${CLUSTER ? "; one node of a three-primary Redis Cluster" : ""})`);
     console.log(`fake Vers broker   ${broker.url}`);
     console.log(`TLS git host       ${host.url}   (git http-backend behind Basic auth)\n`);
     for (let i = 1; i <= MACHINES; i++) {
@@ -66,6 +69,13 @@ async function main(): Promise<void> {
     await Promise.all(machines.map((m) => m.env.cleanup()));
     await Promise.all([host.close(), broker.close(), redis.close()]);
   }
+}
+
+/** One redis-server, or with --cluster a three-primary cluster (the URL names its first node). */
+async function startShared(): Promise<{ url: string; password?: string; close(): Promise<void> }> {
+  if (!CLUSTER) return startRedis();
+  const cluster = await startRedisCluster();
+  return { url: cluster.url, password: cluster.password, close: () => cluster.close() };
 }
 
 async function step(m: Machine, broker: FakeBroker, label: string, cmd: string, args: string[]): Promise<RunResult> {

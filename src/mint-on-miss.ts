@@ -75,7 +75,9 @@ async function mint(ctx: Context, miss: Miss, inHand?: CacheEntry): Promise<Toke
   const fleet = await loadFleet();
   const secret = fleet.sharedSecret(miss.source);
   // `held`: the fleet's copy of the token in hand is due when it is, so the machine first past its point refreshes for all.
-  return fleet.throughFleet({ url: redis.url, secret, scopeKey: miss.key, policy: { ...refreshPolicy(ctx.settings, io), held: inHand }, inHand: inHand && servedFrom(inHand), memos: miss.store, deadline, now: io.now, sleep: io.sleep, trace }, fromSource);
+  // The deadline bounds how long a failover (cluster, Sentinel) may hold this get before it mints for itself.
+  const connect = (url: string) => fleet.connectFleet(url, { deadline });
+  return fleet.throughFleet({ url: redis.url, secret, scopeKey: miss.key, policy: { ...refreshPolicy(ctx.settings, io), held: inHand }, inHand: inHand && servedFrom(inHand), memos: miss.store, deadline, now: io.now, sleep: io.sleep, trace, connect }, fromSource);
 }
 
 /** The network side: undici, @octokit/auth-app and the sources, in their own chunk. */

@@ -22,5 +22,5 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: "refresh-margin", key: "refreshMargin", value: "<seconds>", env: "VERS_REFRESH_MARGIN", help: "refresh tokens with less than this left (default 300)" },
   { flag: "timeout", key: "timeout", value: "<seconds>", env: "VERS_TIMEOUT", help: "deadline for one get, retries and lock waits included (default 15)" },
   { flag: "strict", key: "strict", env: "VERS_CREDENTIAL_STRICT", help: "print quit=1 on failure so git stops instead of prompting" },
-  { flag: "redis-url", key: "redisUrl", value: "<url>", env: "VERS_REDIS_URL", help: "fleet tier: a Redis shared by many machines (redis:// or rediss://)" },
+  { flag: "redis-url", key: "redisUrl", value: "<url>", env: "VERS_REDIS_URL", help: "fleet tier: a Redis shared by many machines (redis://, rediss://: one node or a cluster; redis-sentinel://…#master)" },
 ];

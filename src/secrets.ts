@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { HelperError } from "./errors";
+import { redisPasswords } from "./fleet/url";
 import { readRegularFile } from "./safe-files";
 import type { Env } from "./io";
 
@@ -15,10 +16,11 @@ const SECRET_VARIABLES = ["VERS_API_KEY", "GITHUB_TOKEN", "GH_TOKEN", "VERS_REFR
 
 export function secretsIn(env: Env): string[] {
   const values = SECRET_VARIABLES.map((name) => env[name]?.trim() ?? "");
-  const redisPassword = /^rediss?:\/\/[^@/]*:([^@/]+)@/.exec(env.VERS_REDIS_URL ?? "")?.[1];
+  // Every form of a Redis URL (a password may hold "/", "#" or "@"): src/fleet/url.ts reads it as the helper does.
+  const redisPassword = redisPasswords(env.VERS_REDIS_URL);
   // A refresh grant ghr_<id>.<secret>: its secret part alone is hidden too.
   const grantSecret = /^ghr_[^.]*\.(.+)$/.exec(env.VERS_REFRESH_TOKEN?.trim() ?? "")?.[1];
-  return [...values, redisPassword ?? "", grantSecret ?? ""].filter((v) => v.length >= 8);
+  return [...values, ...redisPassword, grantSecret ?? ""].filter((v) => v.length >= 8);
 }
 
 /**

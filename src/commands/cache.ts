@@ -29,12 +29,13 @@ async function clearFleet(io: Io, flags: Flags): Promise<void> {
   const settings = resolveSettings(flags, io.env);
   if (settings.redisUrl === undefined) throw new HelperError("bad-setting", "--fleet needs the fleet's Redis", "set VERS_REDIS_URL or --redis-url");
   const target = parseRedisUrl(settings.redisUrl);
-  if ("problem" in target) throw new HelperError("bad-setting", target.problem, "use redis://[user:password@]host:port[/db] or rediss://…");
+  if ("problem" in target) throw new HelperError("bad-setting", target.problem, "use redis://[user:password@]host:port[/db], rediss://…, or redis-sentinel://[[user]:password@]host[:port][,host[:port]…][/db]#<master name>");
   const source = chooseSource(settings, io);
   if (source.kind === "static") throw new HelperError("bad-setting", "a static token is never shared through the fleet", "nothing to clear in Redis");
   const fleet = await import("../fleet");
-  const removed = await fleet.clearFleet(target.url, fleet.sharedSecret(source)).catch((err: unknown) => {
+  const { deleted, stoppedEarly } = await fleet.clearFleet(target.url, fleet.sharedSecret(source)).catch((err: unknown) => {
     throw new HelperError("unavailable", `could not clear the fleet's entries at ${target.shown} (${(err as Error).message})`, "check VERS_REDIS_URL and try again");
   });
-  io.stdout(`removed ${removed} fleet entr${removed === 1 ? "y" : "ies"} (tokens, locks, notes) from ${target.shown}\n`);
+  io.stdout(`removed ${deleted} fleet entr${deleted === 1 ? "y" : "ies"} (tokens, locks, notes) from ${target.shown}\n`);
+  if (stoppedEarly) throw new HelperError("unavailable", `stopped clearing the fleet's entries at ${target.shown} early: ${stoppedEarly}; some may remain`, "check that Redis answers SCAN normally and run cache clear --fleet again");
 }

@@ -1,10 +1,19 @@
-import Redis, { type Cluster } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
+import { bounded, COMMAND_MS, FleetUnavailable } from "./bounded";
+import { openConnection, type Connection, type ConnectOptions } from "./connect";
+import { parseRedisUrl } from "./url";
 
-/** Redis failed us (down, slow, wrong password, out of memory, not Redis at all): the tier steps aside. */
-export class FleetUnavailable extends Error {}
+export { CONNECT_MS, COMMAND_MS, FAILOVER_MS, FleetUnavailable } from "./bounded";
 
-export const CONNECT_MS = 1000;
-export const COMMAND_MS = 500;
+/** `cache clear --fleet` stops after this long, or this many SCAN rounds per primary, saying so. */
+export const CLEAR_MS = 5000;
+export const CLEAR_ROUNDS = 2000;
+
+/** What `deletePrefix` did: how many names it deleted, and why it stopped before the end (undefined: it did not). */
+export interface Cleared {
+  deleted: number;
+  stoppedEarly?: string;
+}
 
 /** What one claim saw: whether this machine took the lock, the note; taken, the entry read after taking it, else the lock's value. */
 export interface Claim {
@@ -50,8 +59,10 @@ export interface FleetClient {
   /** Compare-and-delete of the entry: removes it only if it still holds exactly `sealed` (for `erase`). */
   dropEntry(entry: string, sealed: string): Promise<boolean>;
   exists(names: string[]): Promise<boolean[]>;
-  /** Deletes every key under the prefix (SCAN + DEL); returns how many. */
-  deletePrefix(prefix: string): Promise<number>;
+  /** Deletes every key under the prefix (SCAN + DEL, on every primary), within CLEAR_MS and CLEAR_ROUNDS. */
+  deletePrefix(prefix: string): Promise<Cleared>;
+  /** "single node", "cluster, 3 of 3 primaries reached", "sentinel, master mymaster". */
+  topology(): Promise<string>;
   close(): void;
 }
 
@@ -73,52 +84,25 @@ const WRITE_IF_LONGER = `if ARGV[3] ~= '1' and redis.call('PTTL', KEYS[1]) > ton
 const DROP_IF_SAME = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /**
- * Connects within CONNECT_MS, or throws FleetUnavailable. No retries, no offline queue: a failure is final for this run.
- * AUTH and SELECT are sent here rather than in ioredis's handshake, which prints a warning on the console (git's stderr)
- * when the server needs no password, and goes on in database 0 when SELECT fails.
+ * Connects within CONNECT_MS (src/fleet/connect.ts: one node, a cluster detected from its answer, or Sentinel), or
+ * throws FleetUnavailable. No retries: a failure is final for this run, except across a failover (connect.ts).
  */
-export async function connectFleet(url: string): Promise<FleetClient> {
-  const { address, username, password, db } = splitUrl(url);
-  const redis = new Redis(address, {
-    lazyConnect: true,
-    connectTimeout: CONNECT_MS,
-    // No commandTimeout: each command is bounded by `run` below, and a blocking wait must outlive COMMAND_MS.
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    reconnectOnError: () => false,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    autoResubscribe: false,
-    protocol: 2,
-    disableClientInfo: true,
-  });
-  // ioredis reports the cause (ECONNREFUSED, WRONGPASS …) as an event, and rejects with "Connection is closed".
-  let cause: Error | undefined;
-  redis.on("error", (err: Error) => (cause = err));
-  await bounded(redis.connect(), CONNECT_MS, "connecting").catch((err: unknown) => {
-    redis.disconnect();
-    throw cause ? new FleetUnavailable(`connecting: ${cause.message}`) : err;
-  });
-  try {
-    if (password !== undefined) await run(authenticate(redis, username, password), "authenticating");
-    if (db !== undefined) await run(redis.select(db), "selecting the database");
-  } catch (err) {
-    redis.disconnect();
-    throw err;
-  }
-  return fleetClient(redis);
+export async function connectFleet(url: string, opts: ConnectOptions = {}): Promise<FleetClient> {
+  const target = parseRedisUrl(url);
+  if ("problem" in target) throw new FleetUnavailable(target.problem);
+  const conn = await openConnection(target, opts);
+  return fleetClient(conn.redis, { ...conn, master: target.master });
 }
-
-/** A running command bounded by `ms` (the client's own bound, whatever ioredis is told), every failure as FleetUnavailable. */
-const run = <T>(work: Promise<T>, what: string, ms = COMMAND_MS) => bounded(work, ms, what);
 
 /**
  * The tier's commands on a connected ioredis client, a single node or a Cluster alike: every command names keys of
  * one scope only. No `commandTimeout` should be set on the client for blocking commands to block: when one is, the
  * wait is cut to fit inside it (more rounds, still bounded).
  */
-export function fleetClient(redis: Redis | Cluster): FleetClient {
+export function fleetClient(redis: Redis | Cluster, conn?: Omit<Connection, "redis"> & { master?: string }): FleetClient {
   const ioTimeout = commandTimeoutOf(redis);
+  /** A running command bounded by `ms` (the client's own bound, whatever ioredis is told), longer while a failover is under way. */
+  const run = <T>(work: Promise<T>, what: string, ms = COMMAND_MS) => bounded(work, ms, what, conn?.failoverLeft);
   return {
     read: (entry) => run(redis.get(entry), "reading"),
     async claim(names, value, ttlMs) {
@@ -143,17 +127,15 @@ export function fleetClient(redis: Redis | Cluster): FleetClient {
     writeNote: async (note, value, ttlMs) => void (await run(redis.set(note, value, "PX", ttlMs), "writing")),
     dropEntry: async (entry, sealed) => (await run(redis.eval(DROP_IF_SAME, 1, entry, sealed), "erasing")) === 1,
     exists: async (names) => (await run(Promise.all(names.map((n) => redis.exists(n))), "reading")).map((n) => n > 0),
-    async deletePrefix(prefix) {
-      let cursor = "0";
-      let deleted = 0;
-      do {
-        const [next, keys] = await run((redis as Redis).scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 200), "scanning");
-        cursor = next;
-        if (keys.length) deleted += await run(redis.del(...keys), "deleting");
-      } while (cursor !== "0");
-      return deleted;
+    deletePrefix: (prefix) => deleteOnEveryPrimary(conn?.primaries() ?? [redis as Redis], prefix),
+    async topology() {
+      if (conn?.kind === "sentinel") return `sentinel, master ${conn.master}`;
+      if (conn?.kind !== "cluster") return "single node";
+      const primaries = conn.primaries();
+      const reached = await Promise.all(primaries.map((p) => bounded(p.ping(), COMMAND_MS, "pinging").then(() => 1, () => 0)));
+      return `cluster, ${reached.reduce<number>((a, b) => a + b, 0)} of ${primaries.length} primaries reached`;
     },
-    close: () => redis.disconnect(),
+    close: () => (conn ? conn.close() : redis.disconnect()),
   };
 }
 
@@ -164,39 +146,39 @@ function commandTimeoutOf(redis: Redis | Cluster): number | undefined {
   return typeof ms === "number" && ms > 0 ? ms : undefined;
 }
 
-/** The URL without its credentials and database (for ioredis), and those apart. */
-function splitUrl(url: string): { address: string; username?: string; password?: string; db?: number } {
-  const u = new URL(url);
-  const db = /^\/(\d+)$/.exec(u.pathname)?.[1];
-  return {
-    address: `${u.protocol}//${u.host}`,
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    db: db === undefined ? undefined : Number(db),
-  };
-}
+class Unending extends FleetUnavailable {}
 
-/** AUTH; a server that needs no password says so, which is not a failure. */
-async function authenticate(redis: Redis, username: string | undefined, password: string): Promise<void> {
-  try {
-    await (username === undefined ? redis.auth(password) : redis.auth(username, password));
-  } catch (err) {
-    if (!/without any password configured|no password is set/i.test((err as Error).message)) throw err;
+/**
+ * SCAN each primary for the prefix and DEL what it finds, one name at a time in a pipeline (names of several
+ * slots never go in one DEL). Bounded: CLEAR_MS in all and CLEAR_ROUNDS per primary (a server whose SCAN never
+ * ends); a primary that fails is skipped, and the first reason to stop is reported.
+ */
+async function deleteOnEveryPrimary(primaries: Redis[], prefix: string): Promise<Cleared> {
+  const until = Date.now() + CLEAR_MS;
+  let deleted = 0;
+  let stoppedEarly: string | undefined;
+  for (const [i, node] of primaries.entries()) {
+    const where = primaries.length > 1 ? ` on primary ${i + 1} of ${primaries.length}` : "";
+    let cursor = "0";
+    let rounds = 0;
+    try {
+      do {
+        if (rounds++ >= CLEAR_ROUNDS) throw new Unending(`SCAN did not end after ${CLEAR_ROUNDS} rounds${where}`);
+        const left = until - Date.now();
+        if (left <= 0) throw new Unending(`SCAN did not end within ${CLEAR_MS / 1000} s${where}`);
+        const [next, keys] = await bounded(node.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000), Math.min(COMMAND_MS, left), "scanning");
+        cursor = String(next);
+        if (keys.length) {
+          const replies = await bounded(node.pipeline(keys.map((k) => ["del", k])).exec(), Math.min(COMMAND_MS * 4, Math.max(1, until - Date.now())), "deleting");
+          for (const [err, n] of replies ?? []) if (!err && typeof n === "number") deleted += n;
+        }
+      } while (cursor !== "0");
+    } catch (err) {
+      // One node that fails is Redis failing (the caller says it could not clear); a bound, or one primary of several, is said in one line.
+      if (primaries.length === 1 && !(err instanceof Unending)) throw err;
+      stoppedEarly ??= err instanceof Unending ? err.message : `${(err as Error).message}${where}`;
+      if (Date.now() >= until) break;
+    }
   }
-}
-
-/** `work` within `ms`, every failure as FleetUnavailable naming the step. */
-async function bounded<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FleetUnavailable(`no answer within ${ms} ms ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } catch (err) {
-    if (err instanceof FleetUnavailable) throw err;
-    throw new FleetUnavailable(`${what}: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    clearTimeout(timer);
-  }
+  return { deleted, stoppedEarly };
 }

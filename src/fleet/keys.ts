@@ -27,10 +27,12 @@ export function deriveKeys(sharedSecret: string): FleetKeys {
 /**
  * The Redis names for one scope key: its entry, its fleet lock, its failure note, and the stem of its
  * wake lists (`<wake>:<lock id>`, one per lock taken: the minting machine pushes to it when done, and
- * waiting machines block on it). All derive from the entry's name, so they share its hash slot.
+ * waiting machines block on it). The HMAC is the names' hash tag (`gcv:<prefix>:{<hmac>}…`): a Redis
+ * Cluster puts all names of one scope in one slot, so every multi-name step (MULTI, a script) stays
+ * legal, and different scopes spread over the slots.
  */
 export function namesFor(keys: FleetKeys, scopeKey: string): { entry: string; lock: string; note: string; wake: string } {
-  const entry = `${keys.prefix}:${hmac(keys.nameKey, scopeKey)}`;
+  const entry = `${keys.prefix}:{${hmac(keys.nameKey, scopeKey)}}`;
   return { entry, lock: `${entry}:lock`, note: `${entry}:failed`, wake: `${entry}:wake` };
 }
 

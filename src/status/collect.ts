@@ -34,8 +34,8 @@ export interface Status {
   grants?: GrantSummary[];
   settings: { hosts: string[]; profile: string | null; refreshMarginSeconds: number; timeoutSeconds: number; fallback: string | null; strict: boolean };
   cache: { dir: string; exists: boolean; mode: string | null; uid: number | null; usable: boolean; entries: EntryStatus[]; unreadable: string[] };
-  /** The fleet tier, when VERS_REDIS_URL is set: the URL (password hidden), and whether Redis answers. */
-  fleet: { url: string; reachable: boolean; problem: string | null } | null;
+  /** The fleet tier, when VERS_REDIS_URL is set: the URL (password hidden), whether Redis answers, and what it is ("single node", "cluster, 3 of 3 primaries reached", "sentinel, master m"). */
+  fleet: { url: string; reachable: boolean; problem: string | null; topology?: string | null } | null;
   git: HostWiring[];
   /** `--check`: what minting did, or what failed (`message`) and what to do about it (`fix`). */
   check?: { ok: boolean; ms: number; message: string; fix?: string };
@@ -123,27 +123,29 @@ async function describeFleet(settings: Settings, sources: NetworkSource[], keys:
   if (settings.redisUrl === undefined) return null;
   const target = parseRedisUrl(settings.redisUrl);
   if ("problem" in target) {
-    problems.push({ what: `the fleet tier is not used: ${target.problem}`, fix: "use redis://[user:password@]host:port[/db] or rediss://…" });
+    problems.push({ what: `the fleet tier is not used: ${target.problem}`, fix: "use redis://[user:password@]host:port[/db], rediss://…, or redis-sentinel://[[user]:password@]host[:port][,host[:port]…][/db]#<master name>" });
     return { url: "(unreadable)", reachable: false, problem: target.problem };
   }
   if (sources.length === 0) return { url: target.shown, reachable: false, problem: "no source to share tokens of" };
   const fleet = await import("../fleet");
   let problem: string | undefined;
+  let topology: string | undefined;
   // Each source (each grant) has its own secret, so its own names: ask for each entry under its own source's.
   for (const source of sources) {
     const mine = keys.map((key, i) => ({ key, i })).filter(({ key }) => keySourceIdentity(key) === source.identity);
-    let found: { problem?: string; held: boolean[] };
+    let found: { problem?: string; topology?: string; held: boolean[] };
     try {
       found = await fleet.fleetStatus(target.url, fleet.sharedSecret(source), mine.map((m) => m.key));
     } catch (err) {
       found = { problem: isHelperError(err) ? err.what : String(err), held: [] };
     }
     problem ??= found.problem;
+    topology ??= found.topology;
     mine.forEach(({ i }, j) => (entries[i]!.inFleet = found.held[j] ?? false));
   }
   if (problem) problems.push({ what: `the fleet tier at ${target.shown} is not usable: ${problem}`, fix: "check VERS_REDIS_URL, the password and the network; meanwhile each machine mints for itself" });
   for (const e of entries) e.inFleet ??= false;
-  return { url: target.shown, reachable: !problem, problem: problem ?? null };
+  return { url: target.shown, reachable: !problem, problem: problem ?? null, topology: topology ?? null };
 }
 
 function describeCache(io: Io, settings: Settings, problems: Problem[]): { cache: Status["cache"]; keys: string[] } {

@@ -30,7 +30,7 @@ export function renderStatus(s: Status, color: boolean): string {
       ["HOST", "SCOPE", "PERMISSIONS", "LEFT", "TOKEN", ...(s.fleet ? ["IN REDIS"] : [])],
     ),
   );
-  if (s.fleet) row("fleet", `${s.fleet.url}  ${s.fleet.reachable ? green("reachable") : red(`not usable: ${s.fleet.problem ?? "unknown"}`)}`);
+  if (s.fleet) row("fleet", `${s.fleet.url}  ${s.fleet.reachable ? green(`reachable${s.fleet.topology ? ` (${s.fleet.topology})` : ""}`) : red(`not usable: ${s.fleet.problem ?? "unknown"}`)}`);
   for (const name of c.unreadable) lines.push(`  ${dim(`${name}: unreadable, treated as a miss`)}`);
   for (const w of s.git) {
     const state = !w.wired ? red("not wired") : w.commandProblem ? red(`wired, but ${w.commandProblem}`) : !w.answersFor.includes(w.host) ? red(`wired, but the helper answers only for ${w.answersFor.join(", ") || "no host"}`) : w.others.length ? red(`wired, but also ${w.others.join(", ")}`) : green("wired");

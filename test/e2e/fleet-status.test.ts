@@ -6,15 +6,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { helper, type RunResult, type TestEnv } from "./harness";
 import { CHUNKS_OBSERVABLE, expectFailure, moduleProbe, networkOrCliModules, newApiKey, resetBroker, tempEnvs, type ModuleProbe } from "./fixtures";
-import { fleetNames, get, HOST, machines, ours, requestsWith, served, type Machine } from "./fleet-fixtures";
+import { fleetNames, get, HOST, machines, ours, requestsWith, served, traced, type Machine } from "./fleet-fixtures";
 import { startFakeBroker, type FakeBroker } from "../servers/fake-broker";
 import { startHungServer, startRedis, type RedisServer } from "../servers/redis";
+import { startFakeRedis } from "../servers/redis-topologies";
 
 interface FleetStatus {
   ok: boolean;
   problems: Array<{ what: string; fix: string }>;
   cache: { entries: Array<{ repositories: string[]; inFleet: boolean | null }> };
-  fleet: { url: string; reachable: boolean; problem: string | null } | null;
+  fleet: { url: string; reachable: boolean; problem: string | null; topology?: string | null } | null;
 }
 
 const apiKey = newApiKey();
@@ -61,7 +62,7 @@ describe("status", () => {
     served(await get(m, "acme/widgets.git"));
     const { r, s } = await status(m);
     expect(r.code, r.stdout).toBe(0);
-    expect(s.fleet).toEqual({ url: shownUrl(), reachable: true, problem: null });
+    expect(s.fleet).toEqual({ url: shownUrl(), reachable: true, problem: null, topology: "single node" });
     expect(s.cache.entries.map((e) => e.inFleet)).toEqual([true, true]);
 
     await redis.command("DEL", fleetNames(m).entry); // the org-wide entry leaves Redis (evicted, expired, cleared)
@@ -126,6 +127,51 @@ describe("cache clear --fleet", () => {
       expect(r.stdout).toMatch(/^removed 0 cached tokens/);
     } finally {
       await redis.start();
+    }
+  });
+});
+
+describe("a Redis whose SCAN never ends (issue 15, item 11)", () => {
+  it("cache clear --fleet stops within its bounds (rounds, seconds) and says so in one line, exit 1", async () => {
+    // Every SCAN answers "more to come" (cursor 1) and no keys.
+    const endless = await startFakeRedis({ cluster: false, reply: (args) => (args[0]?.toUpperCase() === "SCAN" ? "*2\r\n$1\r\n1\r\n*0\r\n" : "-ERR unexpected\r\n") });
+    try {
+      const m = await installed({ extraEnv: { VERS_REDIS_URL: endless.url } });
+      const r = await helper(m, ["cache", "clear", "--fleet"]);
+      expectFailure({ ...r, stdout: "" }, /stopped clearing the fleet's entries at .* early: SCAN did not end (after 2000 rounds|within 5 s); some may remain/);
+      expect(r.stdout).toMatch(/removed 0 fleet entries/);
+      expect(endless.answered).toBeLessThanOrEqual(2000);
+    } finally {
+      await endless.close();
+    }
+  });
+});
+
+describe("a password that holds / # or @ (issue 15, item 8): used, and never printed", () => {
+  it.each([
+    ["VERS_REDIS_URL", "/Zk9p-s3cret-slash", (port: number) => `redis://default:/Zk9p-s3cret-slash@127.0.0.1:${port}/0`],
+    ["--redis-url", "12#s3cret-hash", (port: number) => `redis://default:12#s3cret-hash@127.0.0.1:${port}`],
+  ])("%s with %s: status, cache clear --fleet and the trace work and never show it", async (how, password, url) => {
+    const odd = await startRedis({ password });
+    try {
+      const given = url(odd.port);
+      const m = await installed(how === "VERS_REDIS_URL" ? { extraEnv: { VERS_REDIS_URL: given } } : {});
+      const flags = how === "VERS_REDIS_URL" ? [] : ["--redis-url", given];
+      const got = await helper(m, [...flags, "get"], `protocol=https\nhost=${HOST}\n\n`);
+      served(got);
+      expect(await odd.command("DBSIZE")).toBe(1); // the password worked: the entry is in Redis
+      const cleared = await helper(m, ["cache", "clear", "--fleet", ...flags]);
+      expect(cleared.stderr).toBe("");
+      expect(cleared.stdout).toContain("removed 1 fleet entry");
+      const outputs = [got.stdout, got.stderr, cleared.stdout, cleared.stderr, (await traced([m], "")).join("\n")];
+      if (how === "VERS_REDIS_URL") {
+        const r = await helper(m, ["status", "--json"]);
+        expect((JSON.parse(r.stdout) as FleetStatus).fleet).toMatchObject({ reachable: true, url: `redis://default:***@127.0.0.1:${odd.port}/0` });
+        outputs.push(r.stdout, r.stderr, (await helper(m, ["status"])).stdout);
+      }
+      for (const text of outputs) expect(text).not.toContain(password.slice(3));
+    } finally {
+      await odd.close();
     }
   });
 });

@@ -78,7 +78,7 @@ describe("what Redis sees", () => {
     expect(dump.map((e) => e.key)).toHaveLength(3); // two entries and one note; no lock left behind
     const forbidden = [...tokens, apiKey, HOST, "acme", "widgets", "gadgets", "127.0.0.1", broker.url, "ghs_", "broker"];
     for (const { key, type, value, ttlMs } of dump) {
-      expect(key).toMatch(/^gcv:[0-9a-f]{16}:[0-9a-f]{64}(:failed)?$/);
+      expect(key).toMatch(/^gcv:[0-9a-f]{16}:\{[0-9a-f]{64}\}(:failed)?$/);
       expect(type).toBe("string");
       expect(ttlMs).toBeGreaterThan(0);
       expect(ttlMs).toBeLessThanOrEqual(key.endsWith(":failed") ? 10_000 : 3_600_000);

@@ -55,6 +55,13 @@ export interface StartRedisOptions {
   password?: string | null;
   /** Serve TLS only, with a certificate for 127.0.0.1 and localhost signed by a throwaway CA (caFile). */
   tls?: boolean;
+  /** More redis-server arguments (cluster mode, replication), after the harness's own. */
+  extraArgs?: string[];
+  /**
+   * Run as a sentinel (`redis-server <dir>/sentinel.conf --sentinel`) with these config lines: ready once it
+   * prints "+monitor master". Its config file is rewritten by the sentinel, in the server's own folder.
+   */
+  sentinelConfig?: string[];
 }
 
 /** A TCP server on loopback that accepts connections and never answers (a hung Redis), counting connections. */
@@ -232,7 +239,7 @@ function lastLines(text: string, count = 12): string {
  * Spawns redis-server and resolves once it prints "Ready to accept connections" (an event, bounded by
  * READY_TIMEOUT_MS); rejects, with the child killed, if it exits or errors first. `onOutput` gets all its output.
  */
-function launch(args: string[], onOutput: (text: string) => void): Promise<ChildProcess> {
+function launch(args: string[], onOutput: (text: string) => void, ready = /Ready to accept connections/): Promise<ChildProcess> {
   const [command, argv] = redisCommand(args);
   const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
   trackChild(child);
@@ -251,7 +258,7 @@ function launch(args: string[], onOutput: (text: string) => void): Promise<Child
     };
     const watch = (c: Buffer): void => {
       seen += c.toString("utf8");
-      if (/Ready to accept connections/.test(seen)) finish();
+      if (ready.test(seen)) finish();
     };
     const fail = (why: string): void => {
       const portTaken = /Address already in use/i.test(seen);
@@ -336,7 +343,7 @@ class RedisProcess implements RedisServer {
   private closed = false;
   private starting: Promise<void> | undefined;
 
-  constructor(readonly dir: string, password: string | undefined, private readonly tls: boolean) {
+  constructor(readonly dir: string, password: string | undefined, private readonly tls: boolean, private readonly extra: StartRedisOptions = {}) {
     this.password = password;
   }
 
@@ -375,7 +382,9 @@ class RedisProcess implements RedisServer {
   }
 
   private async spawnServer(): Promise<void> {
-    const child = await launch(this.args(), (text) => this.record(text));
+    const sentinel = this.extra.sentinelConfig;
+    if (sentinel) await writeFile(join(this.dir, "sentinel.conf"), [...sentinel, ""].join("\n"));
+    const child = await launch(this.args(), (text) => this.record(text), sentinel ? /\+monitor master/ : undefined);
     if (this.closed) {
       await killAndWait(child); // closed while it was starting
       throw new Error("this Redis server was closed while it was starting");
@@ -445,7 +454,9 @@ class RedisProcess implements RedisServer {
       "--bind", HOST, "--protected-mode", "yes", "--daemonize", "no",
       "--save", "", "--appendonly", "no", "--dir", this.dir,
     ];
+    if (this.extra.sentinelConfig) return [join(this.dir, "sentinel.conf"), "--sentinel", "--port", String(this.port), "--bind", HOST, "--dir", this.dir];
     if (this.password !== undefined) args.push("--requirepass", this.password);
+    args.push(...(this.extra.extraArgs ?? []));
     const t = this.tlsFiles;
     if (t === undefined) return [...args, "--port", String(this.port)];
     return [
@@ -499,7 +510,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
   const password = opts.password === undefined ? randomPassword() : opts.password === null || opts.password === "" ? undefined : opts.password;
   const dir = await mkdtemp(join(tmpdir(), "redis-"));
   trackDir(dir);
-  const server = new RedisProcess(dir, password, opts.tls === true);
+  const server = new RedisProcess(dir, password, opts.tls === true, opts);
   try {
     await server.prepareTls();
     await server.listenOnFreePort();

@@ -138,8 +138,9 @@ export function fakeFleet(now: () => number, advance: (ms: number) => void = () 
       call("deletePrefix");
       const names = [...data.keys()].filter((n) => n.startsWith(`${prefix}:`));
       for (const n of names) data.delete(n);
-      return names.length;
+      return { deleted: names.length };
     },
+    topology: async () => "single node",
     close: () => void (fleet.closed = true),
   };
   return fleet;

@@ -121,7 +121,8 @@ describe("the fleet tier against any Redis answer", () => {
           writeNote: async () => void (await play(pick(s.writes))),
           dropEntry: async () => false,
           exists: async () => [],
-          deletePrefix: async () => 0,
+          deletePrefix: async () => ({ deleted: 0 }),
+          topology: async () => "single node",
           close: () => undefined,
         };
         const fence = memos();

@@ -254,7 +254,11 @@ describe("secretsIn: the values never shown", () => {
     ["rediss://user:redis-password@cache:6380/0", ["redis-password"]],
     ["redis://user:short@cache", []],
     ["redis://cache:6379", []],
-    ["https://user:redis-password@cache", []],
+    // Not a Redis URL (unusable), but its credentials are still hidden: whatever stands before the last "@".
+    ["https://user:redis-password@cache", ["user:redis-password", "redis-password"]],
+    // A password holding "/" or "#" (issue 15, item 8), which a URL parser takes for a path or a fragment.
+    ["redis://default:/Zk9p-redis-s3cret@cache:6379/0", ["/Zk9p-redis-s3cret"]],
+    ["redis://default:12#redis-s3cret@cache:6379", ["12#redis-s3cret"]],
   ])("VERS_REDIS_URL %s → %j", (url, want) => {
     expect(secretsIn({ VERS_REDIS_URL: url })).toEqual(want);
   });
