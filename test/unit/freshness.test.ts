@@ -47,6 +47,19 @@ describe("refreshLeadMs: the margin, plus each machine's own share of one more m
     expect(s.busiestTenth).toBeLessThanOrEqual(2 * s.uniformTenth);
   });
 
+  it.each([
+    ["ci-runner-1 … ci-runner-1000", (i: number) => `ci-runner-${i}`],
+    ["runner-0001 … runner-1000", (i: number) => `runner-${String(i).padStart(4, "0")}`],
+  ])("puts at most 2× a uniform share into the busiest second of the window: %s (SPEC, bench:fleet)", (_name, name) => {
+    const perSecond = new Map<number, number>();
+    for (const lead of machines(1000, name).map(refreshLeadMs)) perSecond.set(Math.floor(lead / 1000), (perSecond.get(Math.floor(lead / 1000)) ?? 0) + 1);
+    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(2 * (1000 / (MARGIN / 1000)));
+  });
+
+  it("tells a leading zero apart: ci-runner-01 and ci-runner-1 are two machines", () => {
+    expect(refreshLeadMs(policy("ci-runner-01"))).not.toBe(refreshLeadMs(policy("ci-runner-1")));
+  });
+
   it("scales with the margin", () => {
     expect(refreshLeadMs(policy("m", 0))).toBe(0);
     const lead = refreshLeadMs(policy("m", 600_000));
