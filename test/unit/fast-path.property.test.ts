@@ -3,7 +3,7 @@
  * (absolute or not, clean or not, empty, unset) and whatever lies there (a folder of any mode, this
  * user's or another's, a link, a file, nothing; a parent of any mode), bin/git-credential-vers-fast and
  * fastPathSocket agree on the socket, and the script never asks a daemon in a folder the helper
- * refuses. The script runs for real (sh, cksum, ls) beside stand-ins for the helper and git
+ * refuses. The script runs for real (sh, ls) beside stand-ins for the helper and git
  * (fast-script-run.ts); an attacker's socket listens wherever the predictable name can be made.
  */
 import { spawnSync } from "node:child_process";
@@ -15,7 +15,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheFolder } from "../../src/cache/folder";
 import { fastPathSocket } from "../../src/fast-path/hand-off";
-import { FINGERPRINT_VARIABLES } from "../../src/fast-path/lines";
+import { FAST_SOCKET_NAME } from "../../src/fast-path/lines";
 import { fastPathFolder, socketFolderProblem } from "../../src/fast-path/socket-folder";
 import { scriptBox, type ScriptBox } from "./fast-script-run";
 
@@ -74,13 +74,10 @@ function helperCacheDir(env: Record<string, string | undefined>): string {
   return join(env.XDG_CACHE_HOME || join(home, ".cache"), "git-credential-vers");
 }
 
-/** The name the script computes for `ARGS` in this environment (what an attacker predicts): POSIX cksum of the fingerprint. */
-function predictedName(env: Record<string, string | undefined>): string {
-  const input = [ARGS.join(" "), env.HOME ?? "", ...FINGERPRINT_VARIABLES.map((n) => env[n] ?? "")].join("\n") + "\n";
-  const [crc, length] = spawnSync("cksum", [], { input, encoding: "utf8" }).stdout.trim().split(/\s+/);
-  return `fast-${crc}-${length}.sock`;
-}
+/** The socket's name (what an attacker predicts): one per folder. */
+const NAME = FAST_SOCKET_NAME;
 
+/** An attacker's socket where the name can be made (the script's `[ -S ]` holds; the stand-in git records whether it was asked). */
 async function listen(path: string): Promise<Server | undefined> {
   const server = createServer((s) => s.end("username=x-access-token\npassword=ghs_attacker\n"));
   return new Promise((done) => {
@@ -98,7 +95,7 @@ describe("the fast path's socket folder: the script and the helper agree, and no
         let attacker: Server | undefined;
         try {
           const env = make(root, l);
-          const name = predictedName(env);
+          const name = NAME;
           const real = join(root, l.via === "HOME" ? "home/.cache" : "xdg", "git-credential-vers");
           if (l.folder === "dir" || l.folder === "link to a dir") attacker = await listen(join(real, name));
 
