@@ -38,6 +38,8 @@ const layout = fc.record({
   mode: fc.constantFrom(0o700, 0o700, 0o500, 0o300, 0o710, 0o750, 0o755, 0o701, 0o777, 0o1777),
   other: isRoot ? fc.boolean() : fc.constant(false),
   parentMode: fc.constantFrom(0o755, 0o700, 0o777, 0o1777, 0o775, 0o1733),
+  /** The script run by its path, or sourced by the line install writes (as git runs it). */
+  how: fc.constantFrom("exec" as const, "source" as const),
 });
 type Layout = typeof layout extends fc.Arbitrary<infer T> ? T : never;
 
@@ -99,9 +101,9 @@ describe("the fast path's socket folder: the script and the helper agree, and no
           const real = join(root, l.via === "HOME" ? "home/.cache" : "xdg", "git-credential-vers");
           if (l.folder === "dir" || l.folder === "link to a dir") attacker = await listen(join(real, name));
 
-          const named = box.run([...ARGS, "vers-socket"], env).stdout.trim();
-          const get = box.run([...ARGS, "get"], env);
-          const erase = box.run([...ARGS, "erase"], env, "protocol=https\nhost=github.com\npassword=ghs_rejected\n\n");
+          const named = box.run([...ARGS, "vers-socket"], env, undefined, l.how).stdout.trim();
+          const get = box.run([...ARGS, "get"], env, undefined, l.how);
+          const erase = box.run([...ARGS, "erase"], env, "protocol=https\nhost=github.com\npassword=ghs_rejected\n\n", l.how);
           const io = (socket: string | undefined) => ({ env: { ...env, VERS_FAST_PATH_SOCKET: socket }, cacheDir: helperCacheDir(env), uid });
 
           // Never the attacker's answer; the helper always runs on a miss and on erase.
