@@ -1,4 +1,4 @@
-import { fastPathSocket, handOff } from "../fast-path/hand-off";
+import { fastPathSocket, fastPathUser, handOff } from "../fast-path/hand-off";
 import type { Io } from "../io";
 import { formatAnswer } from "../protocol/format";
 import { inputComplete, MAX_INPUT_BYTES, parseRequest } from "../protocol/parse";
@@ -10,7 +10,7 @@ import { createTrace } from "../trace";
 
 /**
  * `get`: parse → settings → scope → cache → source → format. Requests for other protocols
- * or hosts get no answer and no network call. Run through the fast path (VERS_FAST_PATH_SOCKET), it
+ * or hosts get no answer and no network call. Run through the fast path (VERS_FAST_PATH_SOCKET, VERS_FAST_PATH_USER), it
  * hands the token it served to git's credential-cache daemon, which answers until the refresh point.
  */
 export async function runGet(io: Io, flags: Flags): Promise<void> {
@@ -33,7 +33,8 @@ export async function runGet(io: Io, flags: Flags): Promise<void> {
   const served = await serveToken({ io: held, settings, trace }, scope, request.oauth_refresh_token);
   const answer = formatAnswer(served);
   const socket = fastPathSocket(io);
-  if (socket) await handOff(io, socket, request, served, refreshPolicy(settings, io), trace);
+  const user = fastPathUser(io.env);
+  if (socket && user) await handOff(io, socket, user, request, served, refreshPolicy(settings, io), trace);
   for (const warning of warnings) io.stderr(warning);
   io.stdout(answer);
 }

@@ -25,9 +25,10 @@ export async function stopDaemons(dir: string, env: Env): Promise<number> {
 
 /**
  * Asks the daemon of a fast-path line what it holds for https://host (an org-wide request, as git
- * sends it through the line): the token it answers with, or undefined (no daemon, none for this host,
- * or no socket the line would use). The script names its socket for this environment (`vers-socket`,
- * which never runs the helper); the first fast path's daemon line is run as git would, through sh.
+ * sends it through the line): the token it answers with, or undefined (no daemon, none for this
+ * configuration and host, or no socket the line would use). The script asks its daemon as the line
+ * would (`vers-ask`, which never runs the helper; the fingerprint stays inside it); the first fast
+ * path's daemon line is run as git would, through sh.
  */
 export async function askFastPath(line: string, host: string, env: Env, cwd: string): Promise<string | undefined> {
   const input = `protocol=https\nhost=${host}\n\n`;
@@ -37,9 +38,6 @@ export async function askFastPath(line: string, host: string, env: Env, cwd: str
     const r = await runCommand("sh", ["-c", `${line.slice(1)} get`], { env, cwd, input, timeoutMs: 5000 });
     return /^password=(.+)$/m.exec(r.stdout)?.[1];
   }
-  const named = await runCommand(words[0]!, [...words.slice(1), "vers-socket"], { env, cwd, timeoutMs: 5000 });
-  const socket = named.code === 0 ? named.stdout.trim() : "";
-  if (!socket) return undefined;
-  const r = await runCommand("git", ["credential-cache", "--socket", socket, "get"], { env, cwd, input: `protocol=https\nhost=${host}\npath=\n\n`, timeoutMs: 5000 });
-  return /^password=(.+)$/m.exec(r.stdout)?.[1];
+  const r = await runCommand(words[0]!, [...words.slice(1), "vers-ask"], { env, cwd, input, timeoutMs: 5000 });
+  return r.code === 0 ? /^password=(.+)$/m.exec(r.stdout)?.[1] : undefined;
 }

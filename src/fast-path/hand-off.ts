@@ -6,7 +6,7 @@ import type { CredentialRequest } from "../protocol/parse";
 import { runCommand } from "../run";
 import type { Served } from "../token";
 import { redact, type Trace } from "../trace";
-import { SOCKET_NAME } from "./lines";
+import { FAST_SOCKET_NAME, MAX_FINGERPRINT_BYTES } from "./lines";
 import { fastPathFolder, socketFolderProblem } from "./socket-folder";
 
 /** The daemon checks expiry in whole seconds and may serve an entry ~2 s late: hand off this much earlier. */
@@ -15,17 +15,30 @@ export const SAFETY_S = 5;
 const DAEMON_ENV = ["PATH", "HOME", "LANG", "XDG_CONFIG_HOME", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL"];
 
 /**
- * The fast-path socket the script named (VERS_FAST_PATH_SOCKET), if it is one of ours: a
- * fast-<crc>-<length>.sock in the folder the script computes from this environment, which is this
- * helper's own cache folder, and which is fit for a socket now (socket-folder.ts). Anything else gets
- * nothing: the script and this function agree on where a socket may be (test/unit/fast-path.property.test.ts).
+ * The fast-path socket the script named (VERS_FAST_PATH_SOCKET), if it is one of ours: fast.sock in
+ * the folder the script computes from this environment, which is this helper's own cache folder, and
+ * which is fit for a socket now (socket-folder.ts). Anything else gets nothing: the script and this
+ * function agree on where a socket may be (test/unit/fast-path.property.test.ts).
  */
 export function fastPathSocket(io: Pick<Io, "env" | "cacheDir" | "uid">): string | undefined {
   const socket = io.env.VERS_FAST_PATH_SOCKET;
-  if (!socket || !SOCKET_NAME.test(basename(socket))) return undefined;
+  if (!socket || basename(socket) !== FAST_SOCKET_NAME) return undefined;
   const dir = fastPathFolder(io.env);
   if (dir === undefined || dir !== io.cacheDir || dirname(socket) !== dir) return undefined;
   return socketFolderProblem(dir, io.uid) ? undefined : socket;
+}
+
+/**
+ * The configuration's fingerprint the script computed (VERS_FAST_PATH_USER, lines.ts): the username=
+ * the token is handed over under, which the daemon matches exactly. None (no hand-off) when it is
+ * missing, not the script's form, longer than 8 KiB, or holds a control character (the daemon's
+ * protocol is lines).
+ */
+export function fastPathUser(env: Io["env"]): string | undefined {
+  const user = env.VERS_FAST_PATH_USER;
+  if (!user?.startsWith("vers1:") || Buffer.byteLength(user) > MAX_FINGERPRINT_BYTES) return undefined;
+  // eslint-disable-next-line no-control-regex
+  return /[\x00-\x1f\x7f]/.test(user) ? undefined : user;
 }
 
 /** Seconds the daemon may keep a token: until this machine's refresh point, less the safety. */
@@ -35,12 +48,12 @@ export function daemonTimeoutSeconds(expiresAt: number, now: number, policy: Ref
 
 /**
  * Hands the token just served to git's credential-cache daemon behind `socket`, for the same
- * protocol/host/path git asked about, with a timeout ending before this machine's refresh point — so
+ * protocol/host/path git asked about and the configuration's fingerprint as username (`user`), with a timeout ending before this machine's refresh point — so
  * the daemon never serves a token this helper would refresh, and never an expired one. One process at
  * a time (the socket's lock, `<socket>.lock`, as for cache entries): concurrent stores against a fresh
  * socket would each start a daemon. Failing to hand off costs only speed: traced, otherwise ignored.
  */
-export async function handOff(io: Io, socket: string, request: CredentialRequest, served: Served, policy: RefreshPolicy, trace: Trace): Promise<void> {
+export async function handOff(io: Io, socket: string, user: string, request: CredentialRequest, served: Served, policy: RefreshPolicy, trace: Trace): Promise<void> {
   if (served.expiresAt === undefined) return;
   const timeout = daemonTimeoutSeconds(served.expiresAt, io.now(), policy);
   if (timeout <= 0) {
@@ -55,7 +68,7 @@ export async function handOff(io: Io, socket: string, request: CredentialRequest
   try {
     // The path always goes along, empty for an org-wide token: the daemon line sends `path=` with every
     // request that has none, so each token answers only requests for exactly its scope.
-    const input = [`protocol=https`, `host=${request.host}`, `path=${request.path ?? ""}`, "username=x-access-token", `password=${served.token}`, `password_expiry_utc=${Math.floor(served.expiresAt / 1000)}`, "", ""].join("\n");
+    const input = [`protocol=https`, `host=${request.host}`, `path=${request.path ?? ""}`, `username=${user}`, `password=${served.token}`, `password_expiry_utc=${Math.floor(served.expiresAt / 1000)}`, "", ""].join("\n");
     // The daemon this may start lives on; it gets no more of our environment than git needs (no key in its /proc/<pid>/environ).
     const env = Object.fromEntries(DAEMON_ENV.map((name) => [name, io.env[name]]).filter(([, value]) => value !== undefined));
     const r = await runCommand("git", ["credential-cache", "--socket", socket, "--timeout", String(timeout), "store"], { env, cwd: dirname(socket), input, timeoutMs: 3000 });

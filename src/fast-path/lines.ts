@@ -3,16 +3,19 @@ import { oldFastPathHelperWords, isOldFastPathLine } from "./old-lines";
 
 /**
  * The fast path's credential.helper line (SPEC, "The fast path"): one short line per host, after the
- * empty reset, that runs bin/git-credential-vers-fast — a POSIX sh script that lies beside the helper:
+ * empty reset, that sources bin/git-credential-vers-fast — a POSIX sh script that lies beside the
+ * helper — in git's own `sh -c` (a function call keeps the flags as its arguments; no second shell):
  *
- *   /usr/bin/git-credential-vers-fast --host github.com [--profile P]
+ *   !vers_helper=/usr/bin/git-credential-vers; vers_fast() { . "$vers_helper-fast"; }; vers_fast --host github.com [--profile P]
  *
  * git runs it for get, store and erase. It asks git's own `git credential-cache` daemon first (a hit
- * never starts Node), then this helper, told the daemon's socket in VERS_FAST_PATH_SOCKET so that it
- * hands the token it serves to that daemon (hand-off.ts). The script computes the socket: one daemon
- * per configuration that changes what a token is — the line's flags, HOME (the key may come from
- * ~/.vers/keys.json) and every variable below, in this order, through POSIX `cksum` — in the helper's
- * own cache folder, and only where the helper itself would use that folder (socket-folder.ts).
+ * never starts Node), then this helper, told the daemon's socket in VERS_FAST_PATH_SOCKET and the
+ * configuration's fingerprint in VERS_FAST_PATH_USER so that it hands the token it serves to that
+ * daemon (hand-off.ts). One daemon per cache folder (FAST_SOCKET_NAME), in the helper's own cache
+ * folder and only where the helper itself would use that folder (socket-folder.ts). What changes what a
+ * token is — the line's flags, HOME (the key may come from ~/.vers/keys.json) and every variable below,
+ * in this order — is the fingerprint, "vers1:" then each value as <length>:<value> joined by ",", which
+ * goes to the daemon as the entry's username= (matched exactly) and never to git.
  */
 export const FINGERPRINT_VARIABLES = [
   "VERS_GITHUB_PROFILE",
@@ -30,8 +33,12 @@ export const FINGERPRINT_VARIABLES = [
   "VERS_GRANTS_FILE",
 ] as const;
 
-/** A fast-path socket's file name in the cache folder: fast-<cksum CRC>-<length>.sock. */
-export const SOCKET_NAME = /^fast-\d{1,10}-\d{1,10}\.sock$/;
+/** The fast path's socket in the cache folder: one per folder (the fingerprint tells configurations apart). */
+export const FAST_SOCKET_NAME = "fast.sock";
+/** Any fast-path socket a version of ours named: fast.sock, or the cksum-named fast-<crc>-<length>.sock before it (stopped by `cache clear`, `uninstall`, the .deb's prerm). */
+export const SOCKET_NAME = /^fast(?:-\d{1,10}-\d{1,10})?\.sock$/;
+/** The longest fingerprint the helper accepts from the script (VERS_FAST_PATH_USER). */
+export const MAX_FINGERPRINT_BYTES = 8192;
 
 /** The script's file name; it runs the helper beside it, which must be named HELPER_NAME. */
 export const FAST_SCRIPT_NAME = "git-credential-vers-fast";
@@ -42,10 +49,13 @@ export function fastScriptPath(helperPath: string): string {
   return join(dirname(helperPath), FAST_SCRIPT_NAME);
 }
 
-/** The line `install` writes for one host (after the empty reset): the script beside the helper, with `args`. */
+/** The line `install` writes for one host (after the empty reset): the script beside the helper, sourced with `args` (plain words). */
 export function fastPathLines(helperPath: string, args: string[]): string[] {
-  return [commandValue(fastScriptPath(helperPath), args)];
+  return [`!vers_helper=${shellQuote(helperPath)}; ${SOURCING} ${args.join(" ")}`.trimEnd()];
 }
+
+const SOURCING = 'vers_fast() { . "$vers_helper-fast"; }; vers_fast';
+const SOURCED_LINE = /^!vers_helper=(.+?); vers_fast\(\) \{ \. "\$vers_helper-fast"; \}; vers_fast(?: (.*))?$/;
 
 /**
  * A credential.helper value that runs `path` with `args`. git runs a value that starts with "/" as a
@@ -57,8 +67,16 @@ export function commandValue(path: string, args: string[]): string {
   return `${plain ? "" : "!"}${[plain ? path : shellQuote(path), ...args].join(" ")}`;
 }
 
-/** The words of a fast-path script line (its path and flags), or undefined for any other value. */
+/**
+ * The words of a fast-path script line — the script's path and the line's flags — or undefined for any
+ * other value: the line that sources the script, or the previous form that runs it (`<path>-fast flags`).
+ */
 export function fastPathScriptWords(value: string): string[] | undefined {
+  const sourced = SOURCED_LINE.exec(value.trim());
+  if (sourced) {
+    const helper = shellWords(sourced[1]!);
+    return helper.length === 1 && basename(helper[0]!) === HELPER_NAME ? [`${helper[0]!}-fast`, ...shellWords(sourced[2] ?? "")] : undefined;
+  }
   const words = shellWords(value.trim().replace(/^!/, ""));
   return words[0] !== undefined && basename(words[0]) === FAST_SCRIPT_NAME ? words : undefined;
 }

@@ -8,7 +8,7 @@ import { chmod, chown, mkdir, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { FINGERPRINT_VARIABLES } from "../../src/fast-path/lines";
+import { FAST_SOCKET_NAME } from "../../src/fast-path/lines";
 import { HELPER_BIN, run, stopFastPathDaemons, type RunResult, type TestEnv } from "./harness";
 import { ok, parseLines, tempEnvs, useServers } from "./fixtures";
 
@@ -45,7 +45,12 @@ async function fakeDaemon(paths: string[], mode: "answers" | "hangs", owner?: nu
       d.connections++;
       held.push(s);
       s.on("error", () => undefined);
-      if (mode === "answers") s.end(`username=x-access-token\npassword=${ATTACKER_PASSWORD}\n`);
+      // It answers under whatever username= it is asked with (the fingerprint is predictable without a key).
+      let asked = "";
+      s.on("data", (chunk: Buffer) => void (asked += chunk.toString()));
+      s.on("end", () => {
+        if (mode === "answers") s.end(`username=${/^username=(.*)$/m.exec(asked)?.[1] ?? "x-access-token"}\npassword=${ATTACKER_PASSWORD}\n`);
+      });
     });
     await new Promise<void>((done, fail) => server.once("error", fail).listen(path, done));
     servers.push(server);
@@ -55,16 +60,9 @@ async function fakeDaemon(paths: string[], mode: "answers" | "hangs", owner?: nu
   return d;
 }
 
-/** The socket names the fast path may compute for `install --host HOST` under this environment: POSIX cksum of its fingerprint, with and without HOME. */
-async function predictableSockets(dir: string, e: Record<string, string>): Promise<string[]> {
-  const names: string[] = [];
-  for (const withHome of [true, false]) {
-    const values = [`--host ${HOST}`, ...(withHome ? [e.HOME ?? ""] : []), ...FINGERPRINT_VARIABLES.map((name) => e[name] ?? "")];
-    const r = ok(await run("cksum", [], { env: e, input: `${values.join("\n")}\n` }), "cksum");
-    const [crc, length] = r.stdout.trim().split(/\s+/);
-    names.push(join(dir, `fast-${crc}-${length}.sock`));
-  }
-  return names;
+/** The socket the fast path may use in this folder: one per folder, fast.sock (the fingerprint goes in the request). */
+async function predictableSockets(dir: string, _e: Record<string, string>): Promise<string[]> {
+  return [join(dir, FAST_SOCKET_NAME)];
 }
 
 function credential(t: TestEnv, action: "fill" | "reject", extra = ""): Promise<RunResult> {

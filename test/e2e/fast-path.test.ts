@@ -46,7 +46,7 @@ beforeEach(() => {
 // ---------------------------------------------------------------------------------------------
 // Processes: git credential-cache daemons, found by the socket path in their command line.
 
-const SOCKET = /^fast-\d+-\d+\.sock$/;
+const SOCKET = /^fast\.sock$/;
 const DAEMON = "credential-cache--daemon";
 
 interface Proc {
@@ -304,11 +304,11 @@ describe("install / uninstall write and remove the fast path", () => {
     const key = `credential.https://${H}.helper`;
     const r = await install(t);
     expect(r.stdout).toContain("fast path");
-    const script = join(dirname(HELPER_BIN), "git-credential-vers-fast");
-    expect(await values(t, key)).toEqual(["", `${script} --host ${H}`]);
+    const line = `!vers_helper=${HELPER_BIN}; vers_fast() { . "$vers_helper-fast"; }; vers_fast --host ${H}`;
+    expect(await values(t, key)).toEqual(["", line]);
     // git config --list: two short lines for the host, none spanning lines.
     const list = ok(await git(t, ["config", "--global", "--list"]), "git config --list").stdout.split("\n").filter((l) => l.includes(H));
-    expect(list).toEqual([`${key}=`, `${key}=${script} --host ${H}`]);
+    expect(list).toEqual([`${key}=`, `${key}=${line}`]);
     expect(list.every((l) => l.length < 200)).toBe(true);
 
     const first = await readFile(join(t.home, ".gitconfig"), "utf8");
@@ -357,7 +357,7 @@ describe("the script beside the helper", () => {
     return linked;
   }
 
-  it("install writes the script beside the helper (and again when it differs); the first fast path's two lines are replaced, and uninstall removes either form", async () => {
+  it("install writes the script beside the helper (and again when it differs); the first fast path's two lines and the previous one-line form are replaced, and uninstall removes any form", async () => {
     const t = await newEnv();
     const key = `credential.https://${H}.helper`;
     const linked = await helperIn(join(t.home, "tools"));
@@ -368,7 +368,8 @@ describe("the script beside the helper", () => {
     }
     const runLinked = (args: string[]) => run(linked, args, { env: t.env, cwd: t.home });
     ok(await runLinked(["install", "--global", "--host", H]), "install");
-    expect(await values(t, key)).toEqual(["", `${script} --host ${H}`]);
+    const line = `!vers_helper=${linked}; vers_fast() { . "$vers_helper-fast"; }; vers_fast --host ${H}`;
+    expect(await values(t, key)).toEqual(["", line]);
     expect(await readFile(script, "utf8")).toBe(await readFile(join(dirname(HELPER_BIN), "git-credential-vers-fast"), "utf8"));
     expect((await stat(script)).mode & 0o777).toBe(0o755);
     expect((await fill(t)).token).toMatch(/^ghs_/);
@@ -377,6 +378,17 @@ describe("the script beside the helper", () => {
     await writeFile(script, "#!/bin/sh\necho tampered\n");
     ok(await runLinked(["install", "--global", "--host", H]), "install again");
     expect(await readFile(script, "utf8")).not.toContain("tampered");
+
+    // The previous form, which ran the script (a second shell): git still works through it, status
+    // reads it, install replaces it, uninstall removes it.
+    ok(await git(t, ["config", "--global", "--replace-all", key, `${script} --host ${H}`, "^!vers_helper="]), "git config previous form");
+    expect(await values(t, key)).toEqual(["", `${script} --host ${H}`]);
+    expect((await fill(t)).helperRan).toBe(false);
+    ok(await runLinked(["uninstall", "--global", "--host", H]), "uninstall the previous form");
+    expect(await values(t, key)).toEqual([]);
+    for (const value of ["", `${script} --host ${H}`]) ok(await git(t, ["config", "--global", "--add", key, value]), "git config --add");
+    ok(await runLinked(["install", "--global", "--host", H]), "install over the previous form");
+    expect(await values(t, key)).toEqual(["", line]);
 
     ok(await runLinked(["uninstall", "--global", "--host", H]), "uninstall");
     expect(await values(t, key)).toEqual([]);
@@ -453,12 +465,42 @@ describe("git's daemon answers hits without starting Node", () => {
     expect(clone.token).not.toBe(first.token);
     expect(registry.lookup(clone.token)?.permissions).toEqual({ contents: "read" });
 
-    // Each configuration has its own daemon: both are served from memory now, each its own token.
+    // One daemon for the folder holds both, each under its configuration's fingerprint: both are served from memory now, each its own token.
     const cloneAgain = await fill(t, {}, { VERS_GITHUB_PROFILE: "clone" });
     expect(cloneAgain).toMatchObject({ token: clone.token, helperRan: false });
     const defaultAgain = await fill(t);
     expect(defaultAgain).toMatchObject({ token: first.token, helperRan: false });
-    expect(sockets(t)).toHaveLength(2);
+    expect(sockets(t)).toHaveLength(1);
+  });
+
+  it("one daemon for the folder, four configurations (profiles, keys): none is answered with another's token; git, status and the trace never see the fingerprint or a key", async () => {
+    const t = await newEnv();
+    await install(t);
+    const configs: EnvChange[] = [{}, { VERS_GITHUB_PROFILE: "clone" }, { VERS_API_KEY: apiKeyB, VERS_BASE_URL: brokerB.url }, { VERS_API_KEY: apiKeyB, VERS_BASE_URL: brokerB.url, VERS_GITHUB_PROFILE: "clone" }];
+    const seen: string[] = [];
+    const tokens: string[] = [];
+    for (const change of configs) {
+      const f = await fill(t, {}, change);
+      expect(f.helperRan, JSON.stringify(change)).toBe(true);
+      tokens.push(f.token);
+      seen.push(f.run.stdout, f.run.stderr);
+    }
+    expect(new Set(tokens).size).toBe(configs.length);
+    // All held by the one daemon now, each under its own fingerprint: each configuration gets its own.
+    for (const [i, change] of configs.entries()) {
+      const f = await fill(t, {}, change);
+      expect(f, JSON.stringify(change)).toMatchObject({ token: tokens[i], helperRan: false });
+      seen.push(f.run.stdout, f.run.stderr);
+    }
+    expect(sockets(t)).toHaveLength(1);
+    const s = await run(HELPER_BIN, ["status", "--json"], { env: t.env, cwd: t.home });
+    expect((JSON.parse(s.stdout) as { git: unknown[] }).git).toEqual([expect.objectContaining({ host: H, fastPath: true, daemonToken: `…${tokens[0]!.slice(-4)}` })]);
+    seen.push(s.stdout, s.stderr, readFileSync(join(t.home, "trace.log"), "utf8"));
+    for (const text of seen) {
+      expect(text).not.toContain("vers1:");
+      expect(text).not.toContain(apiKey);
+      expect(text).not.toContain(apiKeyB);
+    }
   });
 
   it("the source, the broker URL and the key in the environment pick their own daemon too", async () => {
@@ -757,7 +799,7 @@ describe("rough edges of these commands", () => {
     const r = ok(await helper(t, ["install", "--global", "--host", "store"]), "install --host store");
     expect(r.stdout).toContain("store:");
     const lines = await values(t, "credential.https://store.helper");
-    expect(lines).toEqual(["", `${join(dirname(HELPER_BIN), "git-credential-vers-fast")} --host store`]);
+    expect(lines).toEqual(["", `!vers_helper=${HELPER_BIN}; vers_fast() { . "$vers_helper-fast"; }; vers_fast --host store`]);
     ok(await helper(t, ["uninstall", "--global", "--host", "store"]), "uninstall --host store");
     expect(await values(t, "credential.https://store.helper")).toEqual([]);
   });

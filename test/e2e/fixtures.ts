@@ -9,7 +9,7 @@ import { createServer } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { helper, HELPER_BIN, makeTestEnv, shellQuote, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
 import { startFakeBroker, type BrokerRequest, type FakeBroker } from "../servers/fake-broker";
@@ -320,14 +320,12 @@ export async function startBrokenProxy(mode: "drop" | "read-close" | "hang"): Pr
 
 /**
  * What `install` writes for one host, read back from git: the empty reset, then the fast path's one
- * line — the script beside the helper (git-credential-vers-fast), with the helper's flags — which runs
- * exactly `helperWords` (path and flags). The helper's path must end in git-credential-vers.
+ * line — which sources the script beside the helper (git-credential-vers-fast) with the helper's
+ * flags — which runs exactly `helperWords` (path and flags). The helper's path must end in git-credential-vers.
  */
 export function expectInstalled(values: string[], helperWords: string[]): void {
   const [helperPath, ...flags] = helperWords;
   expect(basename(helperPath!)).toBe("git-credential-vers");
-  const words = [join(dirname(helperPath!), "git-credential-vers-fast"), ...flags];
-  const quoted = words.map(shellQuote).join(" ");
-  expect(values).toEqual(["", quoted.startsWith("/") ? quoted : `!${quoted}`]);
+  expect(values).toEqual(["", `!vers_helper=${shellQuote(helperPath!)}; vers_fast() { . "$vers_helper-fast"; }; vers_fast${flags.map((f) => ` ${shellQuote(f)}`).join("")}`]);
   expect(values[1]!.length).toBeLessThan(200);
 }

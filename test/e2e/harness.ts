@@ -131,10 +131,10 @@ async function wireGit(t: TestEnv, hosts: string[], helperArgs: string[]): Promi
 
 /**
  * Stops the git credential-cache daemons the fast path started for a HOME (they outlive the helper):
- * `git credential-cache --socket S exit` for each fast-*.sock in its cache folder.
+ * `git credential-cache --socket S exit` for fast.sock (and any older fast-*.sock) in its cache folder.
  */
 export async function stopFastPathDaemons(cacheDir: string, env: Record<string, string>): Promise<void> {
-  const sockets = (await readdir(cacheDir).catch(() => [] as string[])).filter((n) => /^fast-\d+-\d+\.sock$/.test(n));
+  const sockets = (await readdir(cacheDir).catch(() => [] as string[])).filter((n) => /^fast(-\d+-\d+)?\.sock$/.test(n));
   await Promise.all(sockets.map((n) => run("git", ["credential-cache", "--socket", join(cacheDir, n), "exit"], { env, timeoutMs: 10_000 })));
 }
 

@@ -6,7 +6,7 @@ import { chmod, chown, mkdir, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { refreshLeadMs, type RefreshPolicy } from "../../src/cache/freshness";
-import { daemonTimeoutSeconds, fastPathSocket, handOff } from "../../src/fast-path/hand-off";
+import { daemonTimeoutSeconds, fastPathSocket, fastPathUser, handOff } from "../../src/fast-path/hand-off";
 import { fastPathFolder } from "../../src/fast-path/socket-folder";
 import { fakeIo, type FakeIo } from "./fake-io";
 
@@ -52,25 +52,36 @@ describe("daemonTimeoutSeconds: until this machine's refresh point, less 5 s", (
 
   it("handOff hands nothing over (and runs nothing) within the safety", async () => {
     const io = await ioWithFolder();
-    const socket = join(io.cacheDir, "fast-1-2.sock");
+    const socket = join(io.cacheDir, "fast.sock");
     const traced: string[] = [];
     const served = { token: "ghs_tokenNearItsRefreshPoint0000000000000", expiresAt: NOW + refreshLeadMs(policy) + 5_999, origin: "cache" };
-    await handOff(io, socket, { protocol: "https", host: "github.com", lists: {} }, served, policy, (m) => traced.push(m));
+    await handOff(io, socket, "vers1:0:", { protocol: "https", host: "github.com", lists: {} }, served, policy, (m) => traced.push(m));
     expect(traced).toEqual(["not handing …0000 to the fast path: its refresh point is near"]);
   });
 });
 
-describe("fastPathSocket: only a fast-<crc>-<length>.sock in the script's folder, which is the helper's and fit for one", () => {
+describe("fastPathUser: the script's fingerprint, only in its form", () => {
+  it("accepts vers1: fingerprints up to 8 KiB without control characters; refuses anything else", () => {
+    const fp = "vers1:16:--host github.com,7:/home/u,0:,0:,0:,10:vers_key_1";
+    expect(fastPathUser({ VERS_FAST_PATH_USER: fp })).toBe(fp);
+    expect(fastPathUser({ VERS_FAST_PATH_USER: `vers1:${"x".repeat(8186)}` })).toBeDefined();
+    for (const bad of [undefined, "", "x-access-token", `vers1:${"x".repeat(8187)}`, "vers1:3:a\nb", "vers1:3:a\rb", "vers1:1:\x7f", "vers1:1:\t"]) {
+      expect(fastPathUser({ VERS_FAST_PATH_USER: bad }), JSON.stringify(bad)).toBeUndefined();
+    }
+  });
+});
+
+describe("fastPathSocket: only fast.sock in the script's folder, which is the helper's and fit for one", () => {
   it("accepts the socket the script names in the helper's own 0700 folder", async () => {
     const io = await ioWithFolder();
-    const socket = join(io.cacheDir, "fast-123-45.sock");
+    const socket = join(io.cacheDir, "fast.sock");
     expect(fastPathSocket(withSocket(io, socket))).toBe(socket);
     expect(fastPathSocket(io)).toBeUndefined();
   });
 
   it("refuses a socket outside the cache folder, or not named as ours", async () => {
     const io = await ioWithFolder();
-    for (const socket of ["/tmp/elsewhere/fast-1-2.sock", join(io.cacheDir, "sub", "fast-1-2.sock"), join(io.cacheDir, "evil.sock"), join(io.cacheDir, "fast-1-2.sock.lock"), `${io.cacheDir}/../git-credential-vers/fast-1-2.sock`, "fast-1-2.sock"]) {
+    for (const socket of ["/tmp/elsewhere/fast-1-2.sock", join(io.cacheDir, "sub", "fast.sock"), join(io.cacheDir, "evil.sock"), join(io.cacheDir, "fast-1-2.sock.lock"), `${io.cacheDir}/../git-credential-vers/fast-1-2.sock`, "fast.sock"]) {
       expect(fastPathSocket(withSocket(io, socket)), socket).toBeUndefined();
     }
   });
@@ -78,36 +89,36 @@ describe("fastPathSocket: only a fast-<crc>-<length>.sock in the script's folder
   it("refuses a folder with group or other bits, a link, a missing folder", async () => {
     for (const mode of [0o750, 0o755, 0o701, 0o777]) {
       const io = await ioWithFolder(mode);
-      expect(fastPathSocket(withSocket(io, join(io.cacheDir, "fast-1-2.sock"))), mode.toString(8)).toBeUndefined();
+      expect(fastPathSocket(withSocket(io, join(io.cacheDir, "fast.sock"))), mode.toString(8)).toBeUndefined();
     }
     const linked = await ioWithFolder();
     const real = join(linked.homedir, "real");
     await mkdir(real, { mode: 0o700 });
     await rm(linked.cacheDir, { recursive: true });
     await symlink(real, linked.cacheDir);
-    expect(fastPathSocket(withSocket(linked, join(linked.cacheDir, "fast-1-2.sock")))).toBeUndefined();
+    expect(fastPathSocket(withSocket(linked, join(linked.cacheDir, "fast.sock")))).toBeUndefined();
     const missing = await ioWithFolder();
     await rm(missing.cacheDir, { recursive: true });
-    expect(fastPathSocket(withSocket(missing, join(missing.cacheDir, "fast-1-2.sock")))).toBeUndefined();
+    expect(fastPathSocket(withSocket(missing, join(missing.cacheDir, "fast.sock")))).toBeUndefined();
   });
 
   it.skipIf(!isRoot)("refuses another user's folder", async () => {
     const io = await ioWithFolder();
     await chown(io.cacheDir, 65534, 65534);
-    expect(fastPathSocket(withSocket(io, join(io.cacheDir, "fast-1-2.sock")))).toBeUndefined();
+    expect(fastPathSocket(withSocket(io, join(io.cacheDir, "fast.sock")))).toBeUndefined();
   });
 
   it("refuses a folder in a parent others may replace it in (world-writable, not sticky)", async () => {
     const io = await ioWithFolder();
     await chmod(join(io.cacheDir, ".."), 0o777);
-    expect(fastPathSocket(withSocket(io, join(io.cacheDir, "fast-1-2.sock")))).toBeUndefined();
+    expect(fastPathSocket(withSocket(io, join(io.cacheDir, "fast.sock")))).toBeUndefined();
     await chmod(join(io.cacheDir, ".."), 0o1777);
-    expect(fastPathSocket(withSocket(io, join(io.cacheDir, "fast-1-2.sock")))).toBeDefined();
+    expect(fastPathSocket(withSocket(io, join(io.cacheDir, "fast.sock")))).toBeDefined();
   });
 
   it("refuses where the script's folder is not the helper's cache folder (another XDG_CACHE_HOME, an empty HOME)", async () => {
     const io = await ioWithFolder();
-    const socket = join(io.cacheDir, "fast-1-2.sock");
+    const socket = join(io.cacheDir, "fast.sock");
     expect(fastPathSocket(withSocket(Object.assign(Object.create(io) as FakeIo, { env: { ...io.env, XDG_CACHE_HOME: "/somewhere/else" } }), socket))).toBeUndefined();
     expect(fastPathSocket(withSocket(Object.assign(Object.create(io) as FakeIo, { env: { ...io.env, HOME: "" } }), socket))).toBeUndefined();
   });

@@ -23,7 +23,6 @@ afterEach(() => box.cleanup());
 
 /** A fixed environment: HOME need not exist, XDG_CACHE_HOME holds the 0700 folder. */
 const env = (more: Record<string, string | undefined> = {}) => ({ HOME: "/home/fixed", XDG_CACHE_HOME: cache, ...more });
-const socketOf = (args: string[], e = env()) => box.run([...args, "vers-socket"], e).stdout.trim();
 
 describe("the script's text", () => {
   it("is what the bundle embeds, POSIX sh, executable", () => {
@@ -33,43 +32,79 @@ describe("the script's text", () => {
   });
 
   it("fingerprints the line's flags, HOME and exactly FINGERPRINT_VARIABLES, in this order", () => {
-    const heredoc = /<<VERS_FINGERPRINT\n([\s\S]*?)\nVERS_FINGERPRINT\n/.exec(SCRIPT_TEXT)?.[1];
-    expect(heredoc?.split("\n")).toEqual(["$a", "$HOME", ...FINGERPRINT_VARIABLES.map((n) => `$${n}`)]);
+    const list = /\nfor v in (.*); do\n/.exec(SCRIPT_TEXT)?.[1];
+    expect(list?.split(" ")).toEqual(['"$a"', '"$HOME"', ...FINGERPRINT_VARIABLES.map((n) => `"$${n}"`)]);
+  });
+
+  it("runs no program but ls (and git credential-cache): no cksum, no subshell but ls's and the daemon's", () => {
+    const code = SCRIPT_TEXT.split("\n").filter((l) => !l.trimStart().startsWith("#")).join("\n");
+    expect(code).not.toMatch(/cksum|\bsed\b|\bawk\b|\btr\b|\bcat\b|\bhead\b|`/);
+    expect(code.match(/\$\(/g)).toHaveLength(2);
   });
 });
 
-describe("the socket: one per configuration, stable", () => {
-  it("is pinned for a fixed configuration: POSIX cksum of \"--host github.com\\n/home/fixed\\n\" and 13 empty lines", () => {
-    expect(socketOf(["--host", "github.com"])).toBe(join(cache, "git-credential-vers", "fast-2159331180-43.sock"));
-  });
+/** The fingerprint the script computes (the helper is told it): "vers1:" then <length>:<value> for the flags, HOME and each variable, joined by ",". */
+const fingerprint = (flags: string, e: Record<string, string | undefined>) =>
+  `vers1:${[flags, e.HOME ?? "", ...FINGERPRINT_VARIABLES.map((n) => e[n] ?? "")].map((v) => `${v.length}:${v}`).join(",")}`;
 
-  it("is the same for get, erase and vers-socket, and the helper is told it", () => {
-    const socket = socketOf(["--host", "github.com"]);
-    const get = box.run(["--host", "github.com", "get"], env());
-    const erase = box.run(["--host", "github.com", "erase"], env(), "protocol=https\nhost=github.com\nusername=x-access-token\npassword=ghs_x\n\n");
-    expect(get.helperSocket).toBe(socket);
-    expect(erase.helperSocket).toBe(socket);
-    expect(get.helperArgs).toBe("--host github.com get");
-    expect(get.helperInput).toBe("protocol=https|host=github.com||");
-    expect(fastPathSocket({ env: { ...env(), VERS_FAST_PATH_SOCKET: socket }, cacheDir: join(cache, "git-credential-vers"), uid: process.getuid?.() })).toBe(socket);
-  });
+for (const how of ["exec", "source"] as const) {
+  describe(`${how === "exec" ? "run directly" : "sourced by the line, as git runs it"}: the socket and the fingerprint`, () => {
+    const socketOf = (args: string[], e = env()) => box.run([...args, "vers-socket"], e, undefined, how).stdout.trim();
+    const userOf = (args: string[], e = env()) => box.run([...args, "get"], e, undefined, how).helperUser;
 
-  it("differs with the flags, HOME and each fingerprint variable; not with others", () => {
-    const base = socketOf(["--host", "github.com"]);
-    const others = [
-      socketOf(["--host", "ghe.example.com"]),
-      socketOf(["--host", "github.com", "--profile", "clone"]),
-      socketOf(["--host", "github.com"], env({ HOME: "/home/other" })),
-      ...FINGERPRINT_VARIABLES.map((name) => socketOf(["--host", "github.com"], env({ [name]: "x" }))),
-    ];
-    expect(new Set([base, ...others]).size).toBe(others.length + 1);
-    expect(socketOf(["--host", "github.com"], env({ VERS_CREDENTIAL_TRACE: "/tmp/t", LANG: "C" }))).toBe(base);
+    it("one socket per cache folder, fast.sock; the fingerprint is pinned for a fixed configuration", () => {
+      expect(socketOf(["--host", "github.com"])).toBe(join(cache, "git-credential-vers", "fast.sock"));
+      expect(userOf(["--host", "github.com"])).toBe(`vers1:17:--host github.com,11:/home/fixed${",0:".repeat(13)}`);
+      expect(userOf(["--host", "github.com"], env({ VERS_API_KEY: "k,1:x", VERS_GITHUB_PROFILE: "p" }))).toBe(fingerprint("--host github.com", env({ VERS_API_KEY: "k,1:x", VERS_GITHUB_PROFILE: "p" })));
+    });
+
+    it("the same for get, erase and vers-socket, and the helper is told socket and fingerprint", () => {
+      const socket = socketOf(["--host", "github.com"]);
+      const get = box.run(["--host", "github.com", "get"], env(), undefined, how);
+      const erase = box.run(["--host", "github.com", "erase"], env(), "protocol=https\nhost=github.com\nusername=x-access-token\npassword=ghs_x\n\n", how);
+      expect(get.helperSocket).toBe(socket);
+      expect(erase.helperSocket).toBe(socket);
+      expect(erase.helperUser).toBe(get.helperUser);
+      expect(get.helperArgs).toBe("--host github.com get");
+      expect(get.helperInput).toBe("protocol=https|host=github.com||");
+      expect(erase.helperInput).toBe("protocol=https|host=github.com|username=x-access-token|password=ghs_x||");
+      expect(fastPathSocket({ env: { ...env(), VERS_FAST_PATH_SOCKET: socket }, cacheDir: join(cache, "git-credential-vers"), uid: process.getuid?.() })).toBe(socket);
+    });
+
+    it("the fingerprint differs with the flags, HOME and each fingerprint variable (length-prefixed: no two configurations collide); not with others", () => {
+      const base = userOf(["--host", "github.com"]);
+      const others = [
+        userOf(["--host", "ghe.example.com"]),
+        userOf(["--host", "github.com", "--profile", "clone"]),
+        userOf(["--host", "github.com"], env({ HOME: "/home/other" })),
+        ...FINGERPRINT_VARIABLES.map((name) => userOf(["--host", "github.com"], env({ [name]: "x" }))),
+        // Values that would join the same without the lengths.
+        userOf(["--host", "github.com"], env({ VERS_GITHUB_PROFILE: "a,1:b" })),
+        userOf(["--host", "github.com"], env({ VERS_GITHUB_PROFILE: "a", VERS_TOKEN_SOURCE: "b" })),
+      ];
+      expect(new Set([base, ...others]).size).toBe(others.length + 1);
+      expect(userOf(["--host", "github.com"], env({ VERS_CREDENTIAL_TRACE: "/tmp/t", LANG: "C" }))).toBe(base);
+    });
+
+    it("a value with a control character: no fast path at all (no socket, no fingerprint, no daemon asked)", () => {
+      box.answer(`username=${fingerprint("--host github.com", env())}\npassword=ghs_x\n`);
+      try {
+        for (const more of [{ HOME: "/home/a\nb" }, { VERS_API_KEY: "k\r" }, { VERS_GITHUB_PROFILE: "p\x1b" }]) {
+          const r = box.run(["--host", "github.com", "get"], env(more), undefined, how);
+          expect(r, JSON.stringify(more)).toMatchObject({ helperSocket: "", helperUser: "", gitCalls: [], stdout: "" });
+          expect(box.run(["--host", "github.com", "vers-socket"], env(more), undefined, how).stdout).toBe("");
+        }
+      } finally {
+        box.answer(undefined);
+      }
+    });
   });
-});
+}
 
 describe("get, erase, store", () => {
-  it("get: asks the daemon with an empty path= when the request has none; on a hit prints its answer and runs no helper", async () => {
-    const socket = socketOf(["--host", "github.com"]);
+  it("get: asks the daemon as this configuration, with an empty path= when the request has none; a hit prints username=x-access-token and runs no helper", async () => {
+    const socket = join(cache, "git-credential-vers", "fast.sock");
+    const fp = fingerprint("--host github.com", env());
     const miss = box.run(["--host", "github.com", "get"], env());
     expect(miss.gitCalls).toEqual([]); // no socket file: nothing to ask
     const { createServer } = await import("node:net");
@@ -77,29 +112,58 @@ describe("get, erase, store", () => {
     await new Promise<void>((done) => server.listen(socket, done));
     try {
       const asked = box.run(["--host", "github.com", "get"], env());
-      expect(asked.gitCalls).toEqual([`credential-cache --socket ${socket} get\tprotocol=https|host=github.com|path=|`]);
+      expect(asked.gitCalls).toEqual([`credential-cache --socket ${socket} get\tprotocol=https|host=github.com|username=${fp}|path=|`]);
       expect(asked.helperSocket).toBe(socket);
-      const withPath = box.run(["--host", "github.com", "get"], env(), "protocol=https\nhost=github.com\npath=acme/a.git\n\n");
-      expect(withPath.gitCalls).toEqual([`credential-cache --socket ${socket} get\tprotocol=https|host=github.com|path=acme/a.git||`]);
-      const erase = box.run(["--host", "github.com", "erase"], env(), "protocol=https\nhost=github.com\npassword=ghs_x\n\n");
-      expect(erase.gitCalls).toEqual([`credential-cache --socket ${socket} erase\tprotocol=https|host=github.com|password=ghs_x|path=|`]);
+      // git's own username= never reaches the daemon: the fingerprint replaces it.
+      const withPath = box.run(["--host", "github.com", "get"], env(), "protocol=https\nhost=github.com\nusername=someone\npath=acme/a.git\n\n");
+      expect(withPath.gitCalls).toEqual([`credential-cache --socket ${socket} get\tprotocol=https|host=github.com|path=acme/a.git|username=${fp}||`]);
+      expect(withPath.helperInput).toBe("protocol=https|host=github.com|username=someone|path=acme/a.git||");
+      const erase = box.run(["--host", "github.com", "erase"], env(), "protocol=https\nhost=github.com\nusername=x-access-token\npassword=ghs_x\n\n");
+      expect(erase.gitCalls).toEqual([`credential-cache --socket ${socket} erase\tprotocol=https|host=github.com|password=ghs_x|username=${fp}|path=|`]);
       expect(erase.helperArgs).toBe("--host github.com erase");
+
+      for (const how of ["exec", "source"] as const) {
+        box.answer(`username=${fp}\npassword=ghs_fromTheDaemon\npassword_expiry_utc=1800000000\n`);
+        const hit = box.run(["--host", "github.com", "get"], env(), undefined, how);
+        expect(hit).toMatchObject({ code: 0, stdout: "username=x-access-token\npassword=ghs_fromTheDaemon\npassword_expiry_utc=1800000000\n", helperSocket: undefined });
+        expect(hit.stdout).not.toContain("vers1:");
+        // An answer for another username (not this configuration's) is no hit: the helper runs.
+        box.answer(`username=x-access-token\npassword=ghs_other\n`);
+        const other = box.run(["--host", "github.com", "get"], env(), undefined, how);
+        expect(other.stdout).toBe("");
+        expect(other.helperSocket).toBe(socket);
+        // erase prints nothing of the daemon's and always runs the helper.
+        box.answer(`username=${fp}\npassword=ghs_fromTheDaemon\n`);
+        const erased = box.run(["--host", "github.com", "erase"], env(), "protocol=https\nhost=github.com\npassword=ghs_x\n\n", how);
+        expect(erased.stdout).toBe("");
+        expect(erased.helperSocket).toBe(socket);
+        // vers-ask (status) asks and never runs the helper.
+        const asked2 = box.run(["--host", "github.com", "vers-ask"], env(), undefined, how);
+        expect(asked2).toMatchObject({ stdout: "username=x-access-token\npassword=ghs_fromTheDaemon\n", helperSocket: undefined });
+        box.answer(undefined);
+        expect(box.run(["--host", "github.com", "vers-ask"], env(), undefined, how)).toMatchObject({ code: 0, stdout: "", helperSocket: undefined });
+      }
     } finally {
+      box.answer(undefined);
       await new Promise((done) => server.close(done));
     }
   });
 
   it("store: nothing at all", () => {
-    const r = box.run(["--host", "github.com", "store"], env());
-    expect(r).toMatchObject({ code: 0, stdout: "", stderr: "", helperSocket: undefined, gitCalls: [] });
+    for (const how of ["exec", "source"] as const) {
+      const r = box.run(["--host", "github.com", "store"], env(), undefined, how);
+      expect(r).toMatchObject({ code: 0, stdout: "", stderr: "", helperSocket: undefined, gitCalls: [] });
+    }
   });
 
   it("the helper missing or not executable: one line, exit 1 for get and 0 otherwise", () => {
     const helper = join(box.dir, "bin", "git-credential-vers");
     const said = `git-credential-vers: the helper ${helper} is missing or not executable (run git-credential-vers install again)\n`;
     chmodSync(helper, 0o644);
-    for (const [op, code] of [["get", 1], ["store", 0], ["erase", 0]] as const) {
-      expect(box.run(["--host", "github.com", op], env())).toMatchObject({ code, stdout: "", stderr: said, gitCalls: [] });
+    for (const how of ["exec", "source"] as const) {
+      for (const [op, code] of [["get", 1], ["store", 0], ["erase", 0]] as const) {
+        expect(box.run(["--host", "github.com", op], env(), undefined, how)).toMatchObject({ code, stdout: "", stderr: said, gitCalls: [] });
+      }
     }
     rmSync(helper);
     expect(box.run(["--host", "github.com", "get"], env())).toMatchObject({ code: 1, stderr: said });

@@ -8,14 +8,20 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fastPathLines } from "../../src/fast-path/lines";
 
 export const SCRIPT_FILE = fileURLToPath(new URL("../../bin/git-credential-vers-fast", import.meta.url));
 
 export interface ScriptBox {
   dir: string;
   script: string;
-  /** Runs the script with these arguments and exactly this environment (PATH is the box's). */
-  run(args: string[], env: Record<string, string | undefined>, input?: string): ScriptRun;
+  /**
+   * Runs the script with these arguments and exactly this environment (PATH is the box's): executed
+   * (as status runs it), or sourced by the line install writes, as git runs it (`sh -c '<line> op'`).
+   */
+  run(args: string[], env: Record<string, string | undefined>, input?: string, how?: "exec" | "source"): ScriptRun;
+  /** What the stand-in `git credential-cache` answers from now on (nothing when undefined). */
+  answer(text: string | undefined): void;
   cleanup(): void;
 }
 
@@ -25,6 +31,8 @@ export interface ScriptRun {
   stderr: string;
   /** VERS_FAST_PATH_SOCKET as the helper got it ("" when set empty), undefined when the helper did not run. */
   helperSocket: string | undefined;
+  /** VERS_FAST_PATH_USER as the helper got it (the fingerprint), undefined when the helper did not run or got none. */
+  helperUser: string | undefined;
   /** The helper's arguments and the request it read, when it ran. */
   helperArgs: string | undefined;
   helperInput: string | undefined;
@@ -43,17 +51,26 @@ export function scriptBox(): ScriptBox {
   const log = join(dir, "log");
   writeFileSync(
     join(bin, "git-credential-vers"),
-    `#!/bin/sh\n{ printf 'helper\\t%s\\t%s\\t' "\${VERS_FAST_PATH_SOCKET-unset}" "$*"; cat | tr '\\n' '|'; echo; } >> ${log}\n`,
+    `#!/bin/sh\n{ printf 'helper\\t%s\\t%s\\t%s\\t' "\${VERS_FAST_PATH_SOCKET-unset}" "$*" "\${VERS_FAST_PATH_USER-unset}"; cat | tr '\\n' '|'; echo; } >> ${log}\n`,
     { mode: 0o755 },
   );
-  writeFileSync(join(stubs, "git"), `#!/bin/sh\n{ printf 'git\\t%s\\t' "$*"; cat | tr '\\n' '|'; echo; } >> ${log}\n`, { mode: 0o755 });
+  const answer = join(dir, "answer");
+  writeFileSync(join(stubs, "git"), `#!/bin/sh\n{ printf 'git\\t%s\\t' "$*"; cat | tr '\\n' '|'; echo; } >> ${log}\n[ ! -f ${answer} ] || cat ${answer}\n`, { mode: 0o755 });
   return {
     dir,
     script,
-    run(args, env, input = "protocol=https\nhost=github.com\n\n") {
+    answer(text) {
+      if (text === undefined) rmSync(answer, { force: true });
+      else writeFileSync(answer, text);
+    },
+    run(args, env, input = "protocol=https\nhost=github.com\n\n", how = "exec") {
       rmSync(log, { force: true });
       const clean = Object.fromEntries(Object.entries({ ...env, PATH: `${stubs}:/usr/bin:/bin` }).filter(([, v]) => v !== undefined)) as Record<string, string>;
-      const r = spawnSync(script, args, { env: clean, input, encoding: "utf8", timeout: 10_000 });
+      // As git runs a "!" helper: sh -c '<line> <op>' '<line> <op>'.
+      const line = `${fastPathLines(join(bin, "git-credential-vers"), args.slice(0, -1))[0]!.slice(1)} ${args.at(-1) ?? ""}`;
+      const r =
+        how === "exec" ? spawnSync(script, args, { env: clean, input, encoding: "utf8", timeout: 10_000 })
+        : spawnSync("sh", ["-c", line, line], { env: clean, input, encoding: "utf8", timeout: 10_000 });
       let lines: string[] = [];
       try {
         lines = readFileSync(log, "utf8").split("\n").filter(Boolean);
@@ -66,8 +83,9 @@ export function scriptBox(): ScriptBox {
         stdout: r.stdout,
         stderr: r.stderr,
         helperSocket: helper?.[1] === "unset" ? undefined : helper?.[1],
+        helperUser: helper?.[3] === "unset" ? undefined : helper?.[3],
         helperArgs: helper?.[2],
-        helperInput: helper?.[3],
+        helperInput: helper?.[4],
         gitCalls: lines.filter((l) => l.startsWith("git\t")).map((l) => l.slice(4)),
       };
     },
