@@ -27,6 +27,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [name: string, meaning: string]
   ["VERS_CLIENT_ID", "the client id sent with the grant of VERS_REFRESH_TOKEN."],
   ["VERS_GRANT_REPOSITORY", "the repository (owner/repo) of the grant of VERS_REFRESH_TOKEN."],
   ["VERS_FAST_PATH_SOCKET", "set by the fast path's helper line (see install): the git credential-cache socket this helper hands the token it serves to. Not for people."],
+  ["VERS_FAST_PATH_USER", "set by the fast path's helper line with VERS_FAST_PATH_SOCKET: the fingerprint of the configuration the token is handed over under. Not for people."],
   ["GITHUB_APP_ID", "github-app source: the GitHub App's id."],
   ["GITHUB_APP_PRIVATE_KEY", "github-app source: the App's private key (PEM); or GITHUB_APP_PRIVATE_KEY_B64 (base64) or GITHUB_APP_PRIVATE_KEY_FILE (a path)."],
   ["GITHUB_APP_PRIVATE_KEY_B64", "github-app source: the App's private key, base64."],
