@@ -4,19 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { deriveKeys, namesFor, open, seal } from "../../src/fleet/keys";
-
-/** Redis Cluster's hash slot of a key: CRC16-XMODEM of its hash tag (or whole name) mod 16384, as the server computes it. */
-function calculateSlot(key: string): number {
-  const open = key.indexOf("{");
-  const close = open < 0 ? -1 : key.indexOf("}", open + 1);
-  const tagged = close > open + 1 ? key.slice(open + 1, close) : key;
-  let crc = 0;
-  for (const byte of Buffer.from(tagged)) {
-    crc ^= byte << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % 16384;
-}
+import { slotOf } from "../servers/redis-topologies";
 
 const SECRET = "broker\nvers_test_fleet_keys_secret_0001";
 const OTHER_SECRET = "broker\nvers_test_fleet_keys_secret_0002";
@@ -95,8 +83,8 @@ describe("seal and open", () => {
 
 describe("names", () => {
   it("of one scope share one Redis Cluster hash slot (a hash tag), and scopes spread over the slots", () => {
-    expect(new Set([names.entry, names.lock, names.note].map((n) => calculateSlot(n))).size).toBe(1);
-    const slots = new Set(Array.from({ length: 1000 }, (_, i) => calculateSlot(namesFor(keys, `${SCOPE} ${i}`).entry)));
+    expect(new Set([names.entry, names.lock, names.note].map((n) => slotOf(n))).size).toBe(1);
+    const slots = new Set(Array.from({ length: 1000 }, (_, i) => slotOf(namesFor(keys, `${SCOPE} ${i}`).entry)));
     // 1,000 scopes over 16,384 slots: about 970 distinct when spread uniformly; one shared tag would give 1.
     expect(slots.size).toBeGreaterThan(900);
   });
