@@ -10,8 +10,8 @@
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { rawText } from "./raw-text.mjs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
@@ -51,14 +51,6 @@ const lazyChunks = {
       loader: "js",
       resolveDir: process.cwd(),
     }));
-  },
-};
-/** `import text from "…?raw"`: the file's text (bin/git-credential-vers-fast, for `install`), as Vite gives it to the tests. */
-const rawText = {
-  name: "raw-text",
-  setup(b) {
-    b.onResolve({ filter: /\?raw$/ }, (args) => ({ path: resolve(args.resolveDir, args.path.slice(0, -"?raw".length)), namespace: "raw-text" }));
-    b.onLoad({ filter: /.*/, namespace: "raw-text" }, (args) => ({ contents: readFileSync(args.path, "utf8"), loader: "text" }));
   },
 };
 const chunkLoader = fileURLToPath(new URL("../src/chunk.ts", import.meta.url));

@@ -17,6 +17,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { build } from "esbuild";
+import { rawText } from "./raw-text.mjs";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
 const pins = JSON.parse(readFileSync("packaging/node24.json", "utf8"));
@@ -39,7 +40,8 @@ async function docs() {
     format: "cjs",
     target: "node20",
     logLevel: "warning",
-    define: { __VERSION__: JSON.stringify(version) },
+    define: { __VERSION__: JSON.stringify(version), __COMMIT__: JSON.stringify("unknown") },
+    plugins: [rawText],
   });
   run(process.execPath, ["dist/tools/docs.cjs", "dist"]);
 }
@@ -134,7 +136,9 @@ function deb(arch, binaryPath) {
   if (logged !== version) throw new Error(`packaging/deb/changelog starts with ${logged}, package.json says ${version}: add an entry`);
 
   put("usr/bin/git-credential-vers", binaryPath, 0o755);
-  if (existsSync("bin/git-credential-vers-fast")) put("usr/bin/git-credential-vers-fast", "bin/git-credential-vers-fast", 0o755);
+  put("usr/bin/git-credential-vers-fast", "bin/git-credential-vers-fast", 0o755);
+  // The fast path's script is git's, not a person's, but it lies in /usr/bin beside the binary: its man page is the helper's.
+  put("usr/share/man/man1/git-credential-vers-fast.1.gz", undefined, 0o644, gz(".so man1/git-credential-vers.1\n"));
   put("usr/share/man/man1/git-credential-vers.1.gz", undefined, 0o644, gz(readFileSync("dist/man/git-credential-vers.1")));
   put("usr/share/bash-completion/completions/git-credential-vers", "dist/completion/git-credential-vers.bash", 0o644);
   put("usr/share/doc/git-credential-vers/copyright", undefined, 0o644, copyright(arch));

@@ -111,7 +111,8 @@ describe.skipIf(!built)(`release artifacts${SKIP_REASON}`, () => {
         "/usr/share/doc/git-credential-vers/copyright",
         "/usr/share/doc/git-credential-vers/changelog.gz",
         "/usr/share/lintian/overrides/git-credential-vers",
-        ...(existsSync(join(ROOT, "bin", "git-credential-vers-fast")) ? ["/usr/bin/git-credential-vers-fast"] : []),
+        "/usr/bin/git-credential-vers-fast",
+        "/usr/share/man/man1/git-credential-vers-fast.1.gz",
       ]) {
         expect(files).toContain(` .${path}\n`);
       }
