@@ -8,7 +8,8 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -219,8 +220,15 @@ describe.skipIf(!built)(`release artifacts${SKIP_REASON}`, () => {
 
     it("without root and without DESTDIR: one line saying root is needed", async () => {
       const t = await newEnv();
+      // A copy of the script the unprivileged user can read: the checkout may lie in a 0700 folder (CI clones into mktemp -d).
+      const readable = await mkdtemp(join(tmpdir(), "vers-golden-"));
+      const copy = join(readable, "install-golden.sh");
+      await copyFile(script, copy);
+      await chmod(readable, 0o755);
+      await chmod(copy, 0o644);
       const asUser = isRoot ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh"] : ["sh"];
-      const r = await run(asUser[0]!, [...asUser.slice(1), script, "--host", "github.com"], { env: { ...t.env, PREFIX: join(t.home, "p") }, cwd: "/" });
+      const r = await run(asUser[0]!, [...asUser.slice(1), copy, "--host", "github.com"], { env: { ...t.env, PREFIX: join(t.home, "p") }, cwd: "/" });
+      await rm(readable, { recursive: true, force: true });
       expect(r.code).toBe(1);
       expect(r.stdout).toBe("");
       expect(lines(r.stderr)).toHaveLength(1);
