@@ -81,18 +81,18 @@ export function replaceFile(target: string, text: string): void {
 /**
  * A file the user points the helper at (a key file, a private key): opened without blocking and read
  * only if it is a regular file (a link to one is fine: dotfiles are often links) of at most
- * `maxBytes`. A FIFO or a device in its place would otherwise hold the helper past any deadline, or
+ * `maxBytes`, with its mode (of the file opened, not of whatever the path names later). A FIFO or a device in its place would otherwise hold the helper past any deadline, or
  * read without end. Throws an error whose `code` says why not: ENOENT, EISDIR, EACCES, "not a regular
  * file", "over N KiB".
  */
-export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES): string {
+export function readRegularFile(path: string, maxBytes = MAX_FILE_BYTES): { text: string; mode: number } {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const st = fstatSync(fd);
     if (st.isDirectory()) throw Object.assign(new Error(`${path} is a folder`), { code: "EISDIR" });
     if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: "not a regular file" });
     if (st.size > maxBytes) throw Object.assign(new Error(`${path} is too large`), { code: `over ${Math.floor(maxBytes / 1024)} KiB` });
-    return readUpTo(fd, st.size);
+    return { text: readUpTo(fd, st.size), mode: st.mode };
   } finally {
     closeSync(fd);
   }

@@ -102,18 +102,19 @@ function readJsonFile(homedir: string, ...parts: string[]): unknown {
   const path = homeFile(homedir, ...parts);
   if (path === undefined) return undefined;
   const shown = `~/${parts.join("/")}`;
-  const mode = modeOf(path);
-  if (mode !== undefined && mode & 0o022) {
-    throw new HelperError("bad-setting", `${shown} (${path}) is writable by group or others (mode ${(mode & 0o777).toString(8)}), so its key is not used`, `run chmod 600 ${path}`);
-  }
-  let text: string;
+  let read: { text: string; mode: number };
   try {
-    text = readRegularFile(path, MAX_KEY_FILE_BYTES);
+    read = readRegularFile(path, MAX_KEY_FILE_BYTES);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
     throw new HelperError("bad-setting", `${shown} (${path}) cannot be read (${code})`, `fix or remove ${shown}`);
   }
+  // The mode of the file just read (one open, no second look by path that a swap could answer).
+  if (read.mode & 0o022) {
+    throw new HelperError("bad-setting", `${shown} (${path}) is writable by group or others (mode ${(read.mode & 0o777).toString(8)}), so its key is not used`, `run chmod 600 ${path}`);
+  }
+  const text = read.text;
   try {
     return JSON.parse(text);
   } catch {

@@ -87,7 +87,7 @@ function checked(pem: string, origin: string): PrivateKey {
 /** The .pem file, read only if it is a regular file (a FIFO would hold the mint past its deadline) of at most 64 KiB. */
 function readKeyFile(path: string): string {
   try {
-    return readRegularFile(path, MAX_KEY_BYTES);
+    return readRegularFile(path, MAX_KEY_BYTES).text;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
     if (code === "over 64 KiB") throw bad(`GITHUB_APP_PRIVATE_KEY_FILE ${path} is not a private key (over 64 KiB)`, "point it at the app's .pem file");
