@@ -212,8 +212,8 @@ export class CacheStore {
 }
 
 const ENTRY_NAME = /^[0-9a-f]{16}\.json$/;
-const LOCK_NAME = /^([0-9a-f]{16}\.json|fast-\d{1,10}-\d{1,10}\.sock)\.lock$/;
-/** Every name the helper writes: entries, locks, failure notes, memos, their temporary files, and the fast path's sockets (cleared once their daemons are stopped) and their locks. */
+const LOCK_NAME = /^([0-9a-f]{16}\.json|fast(?:-\d{1,10}-\d{1,10})?\.sock)\.lock$/;
+/** Every name the helper writes: entries, locks, failure notes, memos, their temporary files, and the fast path's sockets (cleared once their daemons are stopped), their locks and its stamp. */
 const OURS = [
   ENTRY_NAME,
   LOCK_NAME,
@@ -221,7 +221,8 @@ const OURS = [
   /^memo-[0-9a-f]{16}\.json$/,
   /^[0-9a-f]{16}\.(json|failed)\.[0-9a-z]+\.tmp$/,
   /^memo-[0-9a-f]{16}\.json\.[0-9a-z]+\.tmp$/,
-  /^fast-\d{1,10}-\d{1,10}\.sock$/,
+  /^fast(?:-\d{1,10}-\d{1,10})?\.sock$/,
+  /^fast\.ok$/,
 ];
 
 /** An entry for status, whatever its key (status lists them all). */

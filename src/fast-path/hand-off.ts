@@ -8,6 +8,7 @@ import type { Served } from "../token";
 import { redact, type Trace } from "../trace";
 import { FAST_SOCKET_NAME, MAX_FINGERPRINT_BYTES } from "./lines";
 import { fastPathFolder, socketFolderProblem } from "./socket-folder";
+import { stampFolder } from "./stamp";
 
 /** The daemon checks expiry in whole seconds and may serve an entry ~2 s late: hand off this much earlier. */
 export const SAFETY_S = 5;
@@ -51,7 +52,8 @@ export function daemonTimeoutSeconds(expiresAt: number, now: number, policy: Ref
  * protocol/host/path git asked about and the configuration's fingerprint as username (`user`), with a timeout ending before this machine's refresh point — so
  * the daemon never serves a token this helper would refresh, and never an expired one. One process at
  * a time (the socket's lock, `<socket>.lock`, as for cache entries): concurrent stores against a fresh
- * socket would each start a daemon. Failing to hand off costs only speed: traced, otherwise ignored.
+ * socket would each start a daemon. Then it stamps the folder (stamp.ts), which the script asks the
+ * daemon behind. Failing to hand off costs only speed: traced, otherwise ignored.
  */
 export async function handOff(io: Io, socket: string, user: string, request: CredentialRequest, served: Served, policy: RefreshPolicy, trace: Trace): Promise<void> {
   if (served.expiresAt === undefined) return;
@@ -65,6 +67,7 @@ export async function handOff(io: Io, socket: string, user: string, request: Cre
     trace("another process is handing a token to the fast path");
     return;
   }
+  let handed = false;
   try {
     // The path always goes along, empty for an org-wide token: the daemon line sends `path=` with every
     // request that has none, so each token answers only requests for exactly its scope.
@@ -72,8 +75,14 @@ export async function handOff(io: Io, socket: string, user: string, request: Cre
     // The daemon this may start lives on; it gets no more of our environment than git needs (no key in its /proc/<pid>/environ).
     const env = Object.fromEntries(DAEMON_ENV.map((name) => [name, io.env[name]]).filter(([, value]) => value !== undefined));
     const r = await runCommand("git", ["credential-cache", "--socket", socket, "--timeout", String(timeout), "store"], { env, cwd: dirname(socket), input, timeoutMs: 3000 });
-    trace(r.code === 0 ? `handed ${redact(served.token)} to the fast path for ${timeout} s` : `git credential-cache store failed (exit ${r.code ?? "killed"}); no fast path this time`);
+    handed = r.code === 0;
+    trace(handed ? `handed ${redact(served.token)} to the fast path for ${timeout} s` : `git credential-cache store failed (exit ${r.code ?? "killed"}); no fast path this time`);
   } finally {
     await lock.release();
+  }
+  // After the lock is gone (its removal changes the folder): the script asks the daemon from now on.
+  if (handed) {
+    const why = stampFolder(dirname(socket), io.uid);
+    if (why) trace(`the fast path's folder is not stamped: ${why}`);
   }
 }

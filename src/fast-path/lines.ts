@@ -35,6 +35,8 @@ export const FINGERPRINT_VARIABLES = [
 
 /** The fast path's socket in the cache folder: one per folder (the fingerprint tells configurations apart). */
 export const FAST_SOCKET_NAME = "fast.sock";
+/** The helper's stamp in the cache folder (stamp.ts): the script asks the daemon only while its mtime is the folder's. */
+export const FAST_STAMP_NAME = "fast.ok";
 /** Any fast-path socket a version of ours named: fast.sock, or the cksum-named fast-<crc>-<length>.sock before it (stopped by `cache clear`, `uninstall`, the .deb's prerm). */
 export const SOCKET_NAME = /^fast(?:-\d{1,10}-\d{1,10})?\.sock$/;
 /** The longest fingerprint the helper accepts from the script (VERS_FAST_PATH_USER). */

@@ -131,6 +131,30 @@ describe.skipIf(!isRoot)("a cache folder the helper refuses: no daemon is asked 
   }
 });
 
+describe.skipIf(!isRoot)("a folder the helper stamped, then opened to others (the script reads no mode: the helper's stamp)", () => {
+  it("the daemon answers while nothing changed; once an attacker's socket replaces it, none is asked and the helper serves", async () => {
+    const t = await env();
+    ok(await run(HELPER_BIN, ["install", "--global", "--host", HOST], { env: t.env, cwd: t.home }), "install");
+    const first = await credential(t, "fill");
+    const token = parseLines(ok(first, "fill").stdout).password!;
+    const mints = servers.broker.mints;
+    expect(parseLines(ok(await credential(t, "fill"), "fill").stdout).password).toBe(token);
+    expect(servers.broker.mints, "the daemon answered").toBe(mints);
+
+    await chmod(t.cacheDir, 0o777);
+    ok(await run("git", ["credential-cache", "--socket", join(t.cacheDir, FAST_SOCKET_NAME), "exit"], { env: t.env, cwd: t.home }), "exit");
+    const attacker = await fakeDaemon([join(t.cacheDir, FAST_SOCKET_NAME)], "answers", OTHER_UID);
+
+    const filled = await credential(t, "fill");
+    expect(filled.code, filled.stderr).toBe(0);
+    expect(filled.stdout).not.toContain(ATTACKER_PASSWORD);
+    expect(servers.registry.lookup(parseLines(filled.stdout).password!)).toBeDefined();
+    expect(filled.stderr).toMatch(/not using the cache/);
+    ok(await credential(t, "reject", `username=x-access-token\npassword=${token}\n`), "reject");
+    expect(attacker.connections, "connections to the attacker's socket").toBe(0);
+  });
+});
+
 describe("HOME is part of the fast path's fingerprint (issue 15, item 9)", () => {
   it("one XDG_CACHE_HOME, two HOMEs whose ~/.vers/keys.json hold different keys: the second never gets the first key's token", async () => {
     const a = await env({ apiKey: undefined });

@@ -2,24 +2,46 @@
  * bin/git-credential-vers-fast, the fast path's script, run as git runs it beside a stand-in helper
  * and a stand-in git (fast-script-run.ts); and src/fast-path/script.ts, which puts it beside the helper.
  */
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FINGERPRINT_VARIABLES } from "../../src/fast-path/lines";
 import { placeFastScript, SCRIPT_TEXT } from "../../src/fast-path/script";
 import { fastPathSocket } from "../../src/fast-path/hand-off";
+import { stampFolder } from "../../src/fast-path/stamp";
 import { scriptBox, SCRIPT_FILE, type ScriptBox } from "./fast-script-run";
 
 const isRoot = process.getuid?.() === 0;
 let box: ScriptBox;
 let cache: string;
+let folder: string;
+const listening: Server[] = [];
 beforeEach(() => {
   box = scriptBox();
   cache = join(box.dir, "cache");
-  mkdirSync(join(cache, "git-credential-vers"), { recursive: true, mode: 0o700 });
+  folder = join(cache, "git-credential-vers");
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
 });
-afterEach(() => box.cleanup());
+afterEach(async () => {
+  await Promise.all(listening.splice(0).map((server) => new Promise((done) => server.close(done))));
+  box.cleanup();
+});
+
+/** A socket at `path` (the stand-in git never connects: the script only sees that it is one). */
+async function socketAt(path: string): Promise<void> {
+  const server = createServer((s) => s.end());
+  await new Promise<void>((done) => server.listen(path, done));
+  listening.push(server);
+}
+
+/** What a hand-off leaves: the daemon's socket in the folder, and the folder stamped by the helper. */
+async function handedOff(): Promise<void> {
+  await socketAt(join(folder, "fast.sock"));
+  expect(stampFolder(folder, process.getuid?.())).toBeUndefined();
+}
 
 /** A fixed environment: HOME need not exist, XDG_CACHE_HOME holds the 0700 folder. */
 const env = (more: Record<string, string | undefined> = {}) => ({ HOME: "/home/fixed", XDG_CACHE_HOME: cache, ...more });
@@ -36,10 +58,11 @@ describe("the script's text", () => {
     expect(list?.split(" ")).toEqual(['"$a"', '"$HOME"', ...FINGERPRINT_VARIABLES.map((n) => `"$${n}"`)]);
   });
 
-  it("runs no program but ls (and git credential-cache): no cksum, no subshell but ls's and the daemon's", () => {
+  it("runs no program but git credential-cache: no ls, no cksum, one $(…), the daemon's", () => {
     const code = SCRIPT_TEXT.split("\n").filter((l) => !l.trimStart().startsWith("#")).join("\n");
-    expect(code).not.toMatch(/cksum|\bsed\b|\bawk\b|\btr\b|\bcat\b|\bhead\b|`/);
-    expect(code.match(/\$\(/g)).toHaveLength(2);
+    expect(code).not.toMatch(/\bls\b|cksum|\bstat\b|\bfind\b|\bsed\b|\bawk\b|\btr\b|\bcat\b|\bhead\b|`/);
+    expect(code.match(/\$\(/g)).toHaveLength(1);
+    expect(code.match(/\bexec git credential-cache\b/g)).toHaveLength(1);
   });
 });
 
@@ -51,6 +74,7 @@ for (const how of ["exec", "source"] as const) {
   describe(`${how === "exec" ? "run directly" : "sourced by the line, as git runs it"}: the socket and the fingerprint`, () => {
     const socketOf = (args: string[], e = env()) => box.run([...args, "vers-socket"], e, undefined, how).stdout.trim();
     const userOf = (args: string[], e = env()) => box.run([...args, "get"], e, undefined, how).helperUser;
+    beforeEach(handedOff);
 
     it("one socket per cache folder, fast.sock; the fingerprint is pinned for a fixed configuration", () => {
       expect(socketOf(["--host", "github.com"])).toBe(join(cache, "git-credential-vers", "fast.sock"));
@@ -106,20 +130,19 @@ describe("get, erase, store", () => {
     const socket = join(cache, "git-credential-vers", "fast.sock");
     const fp = fingerprint("--host github.com", env());
     const miss = box.run(["--host", "github.com", "get"], env());
-    expect(miss.gitCalls).toEqual([]); // no socket file: nothing to ask
-    const { createServer } = await import("node:net");
-    const server = createServer((s) => s.end());
-    await new Promise<void>((done) => server.listen(socket, done));
+    expect(miss.gitCalls).toEqual([]); // no socket, no stamp: nothing to ask
+    await handedOff();
     try {
+      // Asked inside the folder (cd -P): a relative socket.
       const asked = box.run(["--host", "github.com", "get"], env());
-      expect(asked.gitCalls).toEqual([`credential-cache --socket ${socket} get\tprotocol=https|host=github.com|username=${fp}|path=|`]);
+      expect(asked.gitCalls).toEqual([`credential-cache --socket fast.sock get\tprotocol=https|host=github.com|username=${fp}|path=|`]);
       expect(asked.helperSocket).toBe(socket);
       // git's own username= never reaches the daemon: the fingerprint replaces it.
       const withPath = box.run(["--host", "github.com", "get"], env(), "protocol=https\nhost=github.com\nusername=someone\npath=acme/a.git\n\n");
-      expect(withPath.gitCalls).toEqual([`credential-cache --socket ${socket} get\tprotocol=https|host=github.com|path=acme/a.git|username=${fp}||`]);
+      expect(withPath.gitCalls).toEqual([`credential-cache --socket fast.sock get\tprotocol=https|host=github.com|path=acme/a.git|username=${fp}||`]);
       expect(withPath.helperInput).toBe("protocol=https|host=github.com|username=someone|path=acme/a.git||");
       const erase = box.run(["--host", "github.com", "erase"], env(), "protocol=https\nhost=github.com\nusername=x-access-token\npassword=ghs_x\n\n");
-      expect(erase.gitCalls).toEqual([`credential-cache --socket ${socket} erase\tprotocol=https|host=github.com|password=ghs_x|username=${fp}|path=|`]);
+      expect(erase.gitCalls).toEqual([`credential-cache --socket fast.sock erase\tprotocol=https|host=github.com|password=ghs_x|username=${fp}|path=|`]);
       expect(erase.helperArgs).toBe("--host github.com erase");
 
       for (const how of ["exec", "source"] as const) {
@@ -145,7 +168,6 @@ describe("get, erase, store", () => {
       }
     } finally {
       box.answer(undefined);
-      await new Promise((done) => server.close(done));
     }
   });
 
@@ -174,6 +196,130 @@ describe("get, erase, store", () => {
       expect(box.run(["--host", "github.com", "get"], e).helperSocket, JSON.stringify(e)).toBe("");
       expect(box.run(["--host", "github.com", "vers-socket"], e).stdout).toBe("");
     }
+  });
+});
+
+describe("the helper's stamp: the daemon is asked only in a folder unchanged since the helper checked it", () => {
+  const asks = (how: "exec" | "source" = "source") => box.run(["--host", "github.com", "get"], env(), undefined, how).gitCalls.length > 0;
+  const socketNamed = () => box.run(["--host", "github.com", "vers-socket"], env()).stdout;
+
+  it("stamped: asked (get, vers-socket); a file created, removed or renamed in the folder since: not asked, until the helper stamps again", async () => {
+    await handedOff();
+    expect(asks("exec") && asks("source")).toBe(true);
+    expect(socketNamed()).toBe(`${join(folder, "fast.sock")}\n`);
+    for (const change of [
+      () => writeFileSync(join(folder, "c0ffee.json"), "{}"),
+      () => rmSync(join(folder, "c0ffee.json")),
+      () => (renameSync(join(folder, "fast.sock"), join(folder, "aside")), renameSync(join(folder, "aside"), join(folder, "fast.sock"))),
+    ]) {
+      change();
+      expect(asks("exec") || asks("source")).toBe(false);
+      expect(socketNamed()).toBe("");
+      expect(stampFolder(folder, process.getuid?.())).toBeUndefined();
+      expect(asks()).toBe(true);
+    }
+  });
+
+  it("a folder made writable by others after its stamp: a socket put in place of the daemon's is never asked", async () => {
+    await handedOff();
+    chmodSync(folder, 0o777);
+    expect(asks()).toBe(true); // nothing changed in it yet: still the daemon the helper handed off to
+    rmSync(join(folder, "fast.sock"));
+    await socketAt(join(folder, "fast.sock"));
+    expect(asks("exec") || asks("source")).toBe(false);
+    // And the helper does not stamp such a folder again.
+    expect(stampFolder(folder, process.getuid?.())).toMatch(/others/);
+    expect(asks()).toBe(false);
+  });
+
+  it("only the exact stamp counts: fast.ok a second later or earlier, missing, a link or not a file, or no socket: not asked", async () => {
+    await handedOff();
+    const stamp = join(folder, "fast.ok");
+    const t = statSync(folder).mtimeMs / 1000;
+    for (const other of [t + 1, t - 1, t + 0.5]) {
+      utimesSync(stamp, other, other);
+      expect(asks(), String(other - t)).toBe(false);
+    }
+    utimesSync(stamp, t, t);
+    expect(asks()).toBe(true);
+    // Each of these changes the folder too; stamped again by hand after, the script must still refuse.
+    const restamp = () => {
+      const now = statSync(folder).mtimeMs / 1000;
+      utimesSync(folder, now, now);
+      if (existsSync(stamp)) utimesSync(stamp, now, now);
+    };
+    rmSync(stamp);
+    restamp();
+    expect(asks()).toBe(false);
+    symlinkSync(join(box.dir, "elsewhere"), stamp);
+    writeFileSync(join(box.dir, "elsewhere"), "");
+    restamp();
+    expect(asks()).toBe(false);
+    rmSync(stamp);
+    mkdirSync(stamp);
+    restamp();
+    expect(asks()).toBe(false);
+    rmSync(stamp, { recursive: true });
+    expect(stampFolder(folder, process.getuid?.())).toBeUndefined();
+    expect(asks()).toBe(true);
+    rmSync(join(folder, "fast.sock"));
+    writeFileSync(join(folder, "fast.sock"), "");
+    restamp();
+    expect(asks()).toBe(false);
+  });
+
+  it.skipIf(!isRoot)("as root: a socket or a fast.ok of another user's, or a folder of another user's, stamped as well as can be: not asked", async () => {
+    await handedOff();
+    const t = statSync(folder).mtimeMs / 1000;
+    for (const path of [join(folder, "fast.sock"), join(folder, "fast.ok"), folder]) {
+      chownSync(path, 65534, 65534);
+      utimesSync(folder, t, t);
+      expect(asks(), path).toBe(false);
+      chownSync(path, 0, 0);
+      utimesSync(folder, t, t);
+      expect(asks(), path).toBe(true);
+    }
+  });
+});
+
+describe("stampFolder", () => {
+  const uid = process.getuid?.();
+
+  it("gives the folder and fast.ok one mtime, a whole second before the folder's last change; fast.ok an empty 0600 file", async () => {
+    await socketAt(join(folder, "fast.sock"));
+    const before = statSync(folder).mtimeMs;
+    expect(stampFolder(folder, uid)).toBeUndefined();
+    const [f, o] = [statSync(folder, { bigint: true }), statSync(join(folder, "fast.ok"), { bigint: true })];
+    expect(f.mtimeNs).toBe(o.mtimeNs);
+    expect(f.mtimeNs % 1_000_000_000n).toBe(0n);
+    expect(Number(f.mtimeNs / 1_000_000n)).toBeLessThan(before);
+    expect(Number(f.mtimeNs / 1_000_000n)).toBeGreaterThan(before - 3000);
+    expect(Number(o.mode) & 0o777).toBe(0o600);
+    expect(o.size).toBe(0n);
+  });
+
+  it("refuses, and stamps nothing: no socket, a socket that is a file, a folder open to others, a fast.ok that is a link or a FIFO", async () => {
+    expect(stampFolder(folder, uid)).toMatch(/fast.sock does not exist/);
+    writeFileSync(join(folder, "fast.sock"), "");
+    expect(stampFolder(folder, uid)).toMatch(/not a socket of yours/);
+    rmSync(join(folder, "fast.sock"));
+    await socketAt(join(folder, "fast.sock"));
+    chmodSync(folder, 0o750);
+    expect(stampFolder(folder, uid)).toMatch(/open to group or others/);
+    chmodSync(folder, 0o700);
+    writeFileSync(join(box.dir, "target"), "");
+    symlinkSync(join(box.dir, "target"), join(folder, "fast.ok"));
+    expect(stampFolder(folder, uid)).toMatch(/ELOOP/);
+    rmSync(join(folder, "fast.ok"));
+    spawnSync("mkfifo", [join(folder, "fast.ok")]);
+    expect(stampFolder(folder, uid)).toMatch(/not a file of yours|ENXIO/);
+    expect(existsSync(join(box.dir, "target")) && statSync(join(box.dir, "target")).size).toBe(0);
+  });
+
+  it.skipIf(!isRoot)("as root: a socket of another user's is not stamped", async () => {
+    await socketAt(join(folder, "fast.sock"));
+    chownSync(join(folder, "fast.sock"), 65534, 65534);
+    expect(stampFolder(folder, 0)).toMatch(/not a socket of yours/);
   });
 });
 

@@ -282,7 +282,7 @@ describe("CacheStore.clear", () => {
     expect(store().clear()).toEqual({ removed: 0, failed: [] });
   });
 
-  it("removes every entry, lock, failure note, memo and temporary file, counting only the entries", async () => {
+  it("removes every entry, lock, failure note, memo, temporary file and the fast path's stamp, counting only the entries", async () => {
     const s = store();
     s.write(entry(KEY_A));
     s.write(entry(KEY_B));
@@ -292,7 +292,10 @@ describe("CacheStore.clear", () => {
     await writeFile(join(dir, `${hash64(KEY_B)}.json.1x.tmp`), "partial");
     await writeFile(join(dir, `${hash64(KEY_B)}.failed.2y.tmp`), "partial");
     await writeFile(join(dir, `memo-${hash64("github-app 0000")}.json.3z.tmp`), "partial");
-    expect((await readdir(dir)).length).toBe(8);
+    // The fast path's: its stamp, and a hand-off lock a killed process left (its daemon is stopped first).
+    await writeFile(join(dir, "fast.ok"), "");
+    await mkdir(join(dir, "fast.sock.lock"));
+    expect((await readdir(dir)).length).toBe(10);
     expect(s.clear()).toEqual({ removed: 2, failed: [] });
     expect(await readdir(dir)).toEqual([]);
   });
