@@ -46,6 +46,18 @@ export async function paired(base: () => Promise<number>, subject: () => Promise
   return { base: median(b), subject: median(s), delta: median(deltas), deltas };
 }
 
+/** RUNS rounds of every command once each, the order rotating round by round: the times, per command. */
+export async function interleaved(commands: Array<() => Promise<number>>): Promise<number[][]> {
+  const times = commands.map(() => [] as number[]);
+  for (let i = 0; i < RUNS; i++) {
+    for (let k = 0; k < commands.length; k++) {
+      const c = (i + k) % commands.length;
+      times[c]!.push(await commands[c]!());
+    }
+  }
+  return times;
+}
+
 /** The same measurement ROUNDS times: the spread between rounds says how far one figure can be trusted. */
 export async function rounds<T>(measure: () => Promise<T>): Promise<T[]> {
   const out: T[] = [];

@@ -12,12 +12,14 @@ import { HELPER_BIN, makeTestEnv, run, type TestEnv } from "../test/e2e/harness"
 import { startFakeBroker, type FakeBroker } from "../test/servers/fake-broker";
 import { startRedis, type RedisServer } from "../test/servers/redis";
 import { TokenRegistry } from "../test/servers/token-registry";
-import { median, medianInterval, ms, paired, rounds, row, signed, timed, type Paired } from "./bench-tools";
+import { interleaved, median, medianInterval, ms, paired, rounds, row, signed, timed, type Paired } from "./bench-tools";
 
 const BINARY = join(HELPER_BIN, "..", "..", "dist", "git-credential-vers");
 const PACKAGE_JSON = join(HELPER_BIN, "..", "..", "package.json");
 /** `npm run release`'s x64 single executable: Node 24 LTS, beside bin/ on this Node (20). */
 const RELEASE_X64 = join(HELPER_BIN, "..", "..", "release", `git-credential-vers-${(JSON.parse(readFileSync(PACKAGE_JSON, "utf8")) as { version: string }).version}-linux-x64`);
+/** The Node 24 that npm run release embeds (packaging/node24.json); its unpacked `node` is kept in build/node/. */
+const PINS = JSON.parse(readFileSync(join(HELPER_BIN, "..", "..", "packaging", "node24.json"), "utf8")) as { version: string };
 const HOST = "github.com";
 const REQUEST = `protocol=https\nhost=${HOST}\n\n`;
 const APPROVE = (token: string) => `protocol=https\nhost=${HOST}\nusername=x-access-token\npassword=${token}\n\n`;
@@ -49,9 +51,7 @@ async function main(): Promise<void> {
       console.log("- single binary: not built (npm run build:binary)");
     }
     if (existsSync(RELEASE_X64)) {
-      const rel = await paired(get(), get(RELEASE_X64));
-      const [lo, hi] = medianInterval(rel.deltas);
-      row(`Node 24 release binary vs bin/ on node ${process.version} (cache hit)`, `${ms(rel.subject)} vs ${ms(rel.base)}: ${signed(rel.delta)} (95%: ${signed(lo)}…${signed(hi)})`, "no slower beyond the noise: 0 ≥ the 95% interval's low end", lo <= 0);
+      await releaseRows(get, node0, env);
     } else {
       console.log("- Node 24 release binary: not built (npm run release)");
     }
@@ -76,6 +76,38 @@ async function main(): Promise<void> {
     await broker.close();
     await redis.close();
   }
+}
+
+/**
+ * The Node 24 release binary beside bin/ on this Node (20), with both runtimes' own start (`node -e 0`
+ * of npm run release's pinned Node 24, build/node/…): each round runs all four, the order rotating.
+ * The first row is the whole difference; the second, the runtimes' alone; the third, what the
+ * binary adds to its runtime's start against what bin/ adds to its own (paired per round).
+ */
+async function releaseRows(get: (bin?: string) => () => Promise<number>, node0: () => Promise<number>, env: Record<string, string>): Promise<void> {
+  const node24Bin = join(HELPER_BIN, "..", "..", "build", "node", `x64-${PINS.version}`, "package", "bin", "node");
+  if (!existsSync(node24Bin)) {
+    const rel = await paired(get(), get(RELEASE_X64));
+    const [lo, hi] = medianInterval(rel.deltas);
+    row(`Node 24 release binary vs bin/ on node ${process.version} (cache hit)`, `${ms(rel.subject)} vs ${ms(rel.base)}: ${signed(rel.delta)} (95%: ${signed(lo)}…${signed(hi)})`, "no slower beyond the noise: 0 ≥ the 95% interval's low end", lo <= 0);
+    return;
+  }
+  const node24 = () => timed(node24Bin, ["-e", "0"], env);
+  const [bin, binary, n20, n24] = await interleaved([get(), get(RELEASE_X64), node0, node24]);
+  const diff = (a: number[], b: number[]) => a.map((v, i) => v - b[i]!);
+  const show = (a: number[], b: number[]) => {
+    const d = diff(a, b);
+    const [lo, hi] = medianInterval(d);
+    return { figure: `${ms(median(a))} vs ${ms(median(b))}: ${signed(median(d))} (95%: ${signed(lo)}…${signed(hi)})`, lo };
+  };
+  const whole = show(binary!, bin!);
+  row(`Node 24 release binary vs bin/ on node ${process.version} (cache hit)`, whole.figure, "no slower beyond the noise: 0 ≥ the 95% interval's low end", whole.lo <= 0);
+  row(`node ${PINS.version} -e 0 vs node ${process.version} -e 0`, show(n24!, n20!).figure, "report: the runtimes alone", true);
+  const ours24 = diff(binary!, n24!);
+  const ours20 = diff(bin!, n20!);
+  const added = diff(ours24, ours20);
+  const [lo, hi] = medianInterval(added);
+  row("what each adds to its runtime's start", `binary ${signed(median(ours24))} on Node 24, bin/ ${signed(median(ours20))} on Node 20: ${signed(median(added))} (95%: ${signed(lo)}…${signed(hi)})`, "level: 0 ≥ the 95% interval's low end", lo <= 0);
 }
 
 /** A hot-path row: BENCH_ROUNDS rounds of paired runs; the median of their medians and the spread. */
