@@ -1,4 +1,5 @@
 import { scopeKey } from "../cache/key";
+import { eraseFromDaemon, fastPathSocket, fastPathUser } from "../fast-path/hand-off";
 import { tryLock } from "../cache/lock";
 import { parseRedisUrl } from "../fleet/url";
 import { chooseSource, sourceScope } from "../choose-source";
@@ -13,7 +14,8 @@ import { createTrace, redact } from "../trace";
  * `erase`: git reports that a credential was rejected. Drop the cached entry for this scope only if it
  * holds that very token at the moment of removal — another process may have cached a fresh one — so
  * the removal happens under the entry's lock, and only when the token matches at all. With VERS_REDIS_URL, the fleet's
- * entry goes too when it holds that token (src/fleet/erase.ts), and this machine fences the token.
+ * entry goes too when it holds that token (src/fleet/erase.ts), and this machine fences the token. Run
+ * by the fast path's script, the daemon's entry for this configuration goes first (hand-off.ts).
  */
 export async function runErase(io: Io, flags: Flags): Promise<void> {
   const request = parseRequest(await io.readStdin(MAX_INPUT_BYTES, inputComplete));
@@ -22,6 +24,10 @@ export async function runErase(io: Io, flags: Flags): Promise<void> {
   if (host === undefined || !request.password) return;
   const settings = resolveSettings(flags, io.env);
   const trace = createTrace(io);
+  // Run by the fast path's script: the daemon first, so that no get is answered with the rejected token.
+  const socket = fastPathSocket(io);
+  const user = fastPathUser(io.env);
+  if (socket && user) await eraseFromDaemon(io, socket, user, request, trace);
   const scope = scopeFor(host, request, settings);
   const source = chooseSource(settings, io, { scope, refreshToken: request.oauth_refresh_token });
   if (source.kind === "static") return;

@@ -8,7 +8,7 @@ import type { Served } from "../token";
 import { redact, type Trace } from "../trace";
 import { FAST_SOCKET_NAME, MAX_FINGERPRINT_BYTES } from "./lines";
 import { fastPathFolder, socketFolderProblem } from "./socket-folder";
-import { stampFolder } from "./stamp";
+import { socketProblem, stampFolder } from "./stamp";
 
 /** The daemon checks expiry in whole seconds and may serve an entry ~2 s late: hand off this much earlier. */
 export const SAFETY_S = 5;
@@ -85,4 +85,18 @@ export async function handOff(io: Io, socket: string, user: string, request: Cre
     const why = stampFolder(dirname(socket), io.uid);
     if (why) trace(`the fast path's folder is not stamped: ${why}`);
   }
+}
+
+/**
+ * Erases the token git rejected from the daemon behind `socket` (the script sends erase here rather
+ * than to the daemon: its stamp may not hold at that moment, and a rejected token must not stay there
+ * until its timeout): the same protocol/host/path as the hand-off and this configuration's
+ * fingerprint. Only a socket of this user's in a folder fit for one (fastPathSocket checked it).
+ */
+export async function eraseFromDaemon(io: Io, socket: string, user: string, request: CredentialRequest, trace: Trace): Promise<void> {
+  if (!request.password || socketProblem(socket, io.uid)) return;
+  const input = [`protocol=https`, `host=${request.host}`, `path=${request.path ?? ""}`, `username=${user}`, `password=${request.password}`, "", ""].join("\n");
+  const env = Object.fromEntries(DAEMON_ENV.map((name) => [name, io.env[name]]).filter(([, value]) => value !== undefined));
+  const r = await runCommand("git", ["credential-cache", "--socket", socket, "erase"], { env, cwd: dirname(socket), input, timeoutMs: 3000 });
+  trace(r.code === 0 ? `erased ${redact(request.password)} in the fast path's daemon` : `git credential-cache erase failed (exit ${r.code ?? "killed"})`);
 }

@@ -45,7 +45,8 @@ export function stampFolder(dir: string, uid: number | undefined): string | unde
   }
 }
 
-function socketProblem(path: string, uid: number | undefined): string | undefined {
+/** Why `path` is not a socket of this user's (not following a link), or undefined when it is. */
+export function socketProblem(path: string, uid: number | undefined): string | undefined {
   try {
     const s = lstatSync(path);
     return s.isSocket() && (uid === undefined || s.uid === uid) ? undefined : `${path} is not a socket of yours`;

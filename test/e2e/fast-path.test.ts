@@ -5,7 +5,7 @@
  * loopback. Daemons outlive the helper: every test stops the daemons of its HOME, and the file checks
  * at its end that none is left.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { chmod, chown, copyFile, mkdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -555,6 +555,25 @@ describe("reject, expiry and scope", () => {
     expect(second.token).not.toBe(first.token);
     expect(broker.mints - mints).toBe(2);
     expect(await daemonHolds(t, socket)).toBe(second.token);
+  });
+
+  it("a reject while the folder's stamp does not hold still drops the token from the daemon: after another configuration restamps it, the rejected token never comes back", async () => {
+    const t = await newEnv();
+    await install(t);
+    const clone = { VERS_GITHUB_PROFILE: "clone" };
+    const first = await fill(t);
+    expect((await fill(t, {}, clone)).helperRan).toBe(true);
+    expect(await fill(t)).toMatchObject({ token: first.token, helperRan: false });
+    // Something changes in the folder (as any mint or erase does): the stamp no longer holds.
+    writeFileSync(join(t.cacheDir, "probe"), "");
+    rmSync(join(t.cacheDir, "probe"));
+    ok(await credential(t, "reject", served(first.token)), "git credential reject");
+    // The other configuration's fill runs the helper, which hands off and stamps the folder again.
+    expect((await fill(t, {}, clone)).helperRan).toBe(true);
+    expect((await fill(t, {}, clone)).helperRan).toBe(false);
+    const again = await fill(t);
+    expect(again.token).not.toBe(first.token);
+    expect(again.helperRan).toBe(true);
   });
 
   it("a short-lived token: served by the daemon, then by the helper, then refreshed; never expired, never past the refresh point", async () => {
