@@ -69,12 +69,7 @@ export async function handOff(io: Io, socket: string, user: string, request: Cre
   }
   let handed = false;
   try {
-    // The path always goes along, empty for an org-wide token: the daemon line sends `path=` with every
-    // request that has none, so each token answers only requests for exactly its scope.
-    const input = [`protocol=https`, `host=${request.host}`, `path=${request.path ?? ""}`, `username=${user}`, `password=${served.token}`, `password_expiry_utc=${Math.floor(served.expiresAt / 1000)}`, "", ""].join("\n");
-    // The daemon this may start lives on; it gets no more of our environment than git needs (no key in its /proc/<pid>/environ).
-    const env = Object.fromEntries(DAEMON_ENV.map((name) => [name, io.env[name]]).filter(([, value]) => value !== undefined));
-    const r = await runCommand("git", ["credential-cache", "--socket", socket, "--timeout", String(timeout), "store"], { env, cwd: dirname(socket), input, timeoutMs: 3000 });
+    const r = await daemon(io, socket, ["--timeout", String(timeout), "store"], request, user, [`password=${served.token}`, `password_expiry_utc=${Math.floor(served.expiresAt / 1000)}`]);
     handed = r.code === 0;
     trace(handed ? `handed ${redact(served.token)} to the fast path for ${timeout} s` : `git credential-cache store failed (exit ${r.code ?? "killed"}); no fast path this time`);
   } finally {
@@ -95,8 +90,19 @@ export async function handOff(io: Io, socket: string, user: string, request: Cre
  */
 export async function eraseFromDaemon(io: Io, socket: string, user: string, request: CredentialRequest, trace: Trace): Promise<void> {
   if (!request.password || socketProblem(socket, io.uid)) return;
-  const input = [`protocol=https`, `host=${request.host}`, `path=${request.path ?? ""}`, `username=${user}`, `password=${request.password}`, "", ""].join("\n");
-  const env = Object.fromEntries(DAEMON_ENV.map((name) => [name, io.env[name]]).filter(([, value]) => value !== undefined));
-  const r = await runCommand("git", ["credential-cache", "--socket", socket, "erase"], { env, cwd: dirname(socket), input, timeoutMs: 3000 });
+  const r = await daemon(io, socket, ["erase"], request, user, [`password=${request.password}`]);
   trace(r.code === 0 ? `erased ${redact(request.password)} in the fast path's daemon` : `git credential-cache erase failed (exit ${r.code ?? "killed"})`);
+}
+
+/**
+ * `git credential-cache --socket <socket> <args>` for this request's protocol/host/path as `user`, plus
+ * `fields`. The path always goes along, empty for an org-wide token: the script sends `path=` with
+ * every request that has none, so each token answers only requests for exactly its scope. A daemon
+ * this starts lives on: it gets no more of our environment than git needs (no key in its
+ * /proc/<pid>/environ).
+ */
+function daemon(io: Io, socket: string, args: string[], request: CredentialRequest, user: string, fields: string[]): ReturnType<typeof runCommand> {
+  const input = [`protocol=https`, `host=${request.host}`, `path=${request.path ?? ""}`, `username=${user}`, ...fields, "", ""].join("\n");
+  const env = Object.fromEntries(DAEMON_ENV.map((name) => [name, io.env[name]]).filter(([, value]) => value !== undefined));
+  return runCommand("git", ["credential-cache", "--socket", socket, ...args], { env, cwd: dirname(socket), input, timeoutMs: 3000 });
 }
