@@ -16,30 +16,19 @@ const FENCE_MEMO = "fleet fence";
 export const FENCE_DEFAULT_MS = 8 * 3_600_000;
 
 /**
- * The local fence: tokens git rejected on this machine (`erase`), each remembered (as a hash, beside the cache
- * entries) until it expires. The fleet tier never serves a fenced token, so a tenant of the Redis who replays an
- * old sealed entry after the erase gets nowhere on this machine.
+ * The local fence: tokens git rejected on this machine (`erase`), each remembered until it expires in a memo of its
+ * own beside the cache entries (named by the token's hash: two erases at once, in two processes, never overwrite
+ * each other's). The fleet tier never serves a fenced token, so a tenant of the Redis who replays an old sealed
+ * entry after the erase gets nowhere on this machine.
  */
 export function fenceOn(memos: Memos, now: () => number): { has(token: string): boolean; add(token: string, until: number): void } {
-  const memo = memos.memo(FENCE_MEMO);
-  const load = (): Record<string, number> => {
-    const live: Record<string, number> = {};
-    try {
-      const data = JSON.parse(memo.get("tokens") ?? "{}") as unknown;
-      if (typeof data !== "object" || data === null) return live;
-      for (const [h, until] of Object.entries(data)) if (typeof until === "number" && until > now()) live[h] = until;
-    } catch {
-      // An unreadable memo fences nothing.
-    }
-    return live;
-  };
+  const memo = (token: string) => memos.memo(`${FENCE_MEMO} ${hash64(token)}`);
+  // An unreadable memo fences nothing (Number("…") is NaN, and NaN > now is false).
+  const until = (token: string) => Number(memo(token).get("until") ?? 0);
   return {
-    has: (token) => (load()[hash64(token)] ?? 0) > now(),
-    add(token, until) {
-      const all = load();
-      const h = hash64(token);
-      all[h] = Math.max(all[h] ?? 0, until);
-      memo.set("tokens", JSON.stringify(all));
+    has: (token) => until(token) > now(),
+    add(token, at) {
+      if (!(until(token) >= at)) memo(token).set("until", String(at));
     },
   };
 }

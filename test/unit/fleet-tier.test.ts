@@ -10,6 +10,7 @@ import { HelperError } from "../../src/errors";
 import { FleetUnavailable } from "../../src/fleet/client";
 import { deriveKeys, lockValue, namesFor, open, seal } from "../../src/fleet/keys";
 import { fenceOn, type Memos } from "../../src/fleet/fence";
+import { hash64 } from "../../src/hash";
 import { CLOCK_SKEW_MS, FLEET_LOCK_MS, MAX_ROUNDS, throughFleet, type FleetMiss } from "../../src/fleet/tier";
 import type { Token } from "../../src/token";
 import { fakeFleet, type FakeFleet } from "./fake-fleet";
@@ -400,9 +401,34 @@ describe("the local fence", () => {
     expect(fence.has("ghs_a")).toBe(false);
   });
 
+  it("two erases at once, each reading the fence before the other writes: both tokens stay fenced", () => {
+    const memos = memosInMemory();
+    let other = false;
+    // The first read of A's add lets B's whole add happen in between (two processes on one machine).
+    const racing: Memos = {
+      memo(name) {
+        const m = memos.memo(name);
+        return {
+          get: (key) => {
+            const value = m.get(key);
+            if (!other) {
+              other = true;
+              fenceOn(memos, () => clock).add("ghs_b", clock + 1_000);
+            }
+            return value;
+          },
+          set: (key, value) => m.set(key, value),
+        };
+      },
+    };
+    fenceOn(racing, () => clock).add("ghs_a", clock + 1_000);
+    const fence = fenceOn(memos, () => clock);
+    expect([fence.has("ghs_a"), fence.has("ghs_b")]).toEqual([true, true]);
+  });
+
   it("an unreadable memo fences nothing and is replaced on the next add", () => {
     const memos = memosInMemory();
-    memos.memo("fleet fence").set("tokens", "{not json");
+    memos.memo(`fleet fence ${hash64("ghs_a")}`).set("until", "{not a number");
     const fence = fenceOn(memos, () => clock);
     expect(fence.has("ghs_a")).toBe(false);
     fence.add("ghs_a", clock + 1_000);

@@ -82,7 +82,7 @@ const script = fc.record({
 
 function memos(): Memos {
   const m = new Map<string, string>();
-  return { memo: () => ({ get: (k) => m.get(k), set: (k, v) => void m.set(k, v) }) };
+  return { memo: (name) => ({ get: (k) => m.get(`${name}\0${k}`), set: (k, v) => void m.set(`${name}\0${k}`, v) }) };
 }
 
 describe("the fleet tier against any Redis answer", () => {
