@@ -5,31 +5,14 @@
  * frees the others after the lock's TTL; a final failure of the minting machine fails the others at once.
  */
 import { spawn } from "node:child_process";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { HELPER_BIN } from "./harness";
-import { expectFailure, newApiKey, request, resetBroker, tempEnvs } from "./fixtures";
-import { fleetNames, get, getsEverywhere, HOST, machines, ours, requestsWith, served, traced, traceOf, type Machine } from "./fleet-fixtures";
-import { startFakeBroker, type FakeBroker } from "../servers/fake-broker";
-import { startHungServer, startJunkServer, startRedis, type RedisServer } from "../servers/redis";
+import { expectFailure, request } from "./fixtures";
+import { fleetNames, get, getsEverywhere, HOST, machines, ours, requestsWith, served, traced, traceOf, useFleetServers, type Machine } from "./fleet-fixtures";
+import { startHungServer, startJunkServer } from "../servers/redis";
 
-const apiKey = newApiKey();
-let broker: FakeBroker;
-let redis: RedisServer;
-
-beforeAll(async () => {
-  [broker, redis] = await Promise.all([startFakeBroker({ apiKey }), startRedis()]);
-});
-
-afterAll(async () => {
-  await Promise.all([redis?.close(), broker?.close()]);
-});
-
-beforeEach(async () => {
-  resetBroker(broker);
-  await redis.command("FLUSHALL");
-});
-
-const env = tempEnvs(() => ({ brokerUrl: broker.url, apiKey, hosts: [HOST], wireGit: false, extraEnv: { VERS_REDIS_URL: redis.url, VERS_TIMEOUT: "30" } }));
+const servers = useFleetServers();
+const { apiKey, env } = servers;
 
 /** A broken Redis for one test: the URL the machines use, and how to put things back. */
 interface Broken {
@@ -39,29 +22,29 @@ interface Broken {
 
 const nothing = async () => undefined;
 const plant = async (m: Machine, values: (names: ReturnType<typeof fleetNames>) => Array<[string, ...string[]]>) => {
-  for (const [command, ...args] of values(fleetNames(m))) await redis.command(command, ...args);
+  for (const [command, ...args] of values(fleetNames(m))) await servers.redis.command(command, ...args);
 };
 
 const BROKEN: Array<[string, (first: Machine) => Promise<Broken>]> = [
-  ["Redis down", async () => (await redis.stop(), { url: redis.url, undo: () => redis.start() })],
-  ["a wrong password", async () => ({ url: redis.url.replace(/:[^:@/]+@/, ":not-the-password@"), undo: nothing })],
+  ["Redis down", async () => (await servers.redis.stop(), { url: servers.redis.url, undo: () => servers.redis.start() })],
+  ["a wrong password", async () => ({ url: servers.redis.url.replace(/:[^:@/]+@/, ":not-the-password@"), undo: nothing })],
   ["a server that accepts and never answers", async () => startHungServer().then((s) => ({ url: s.url, undo: () => s.close() }))],
   ["a server that answers junk", async () => startJunkServer().then((s) => ({ url: s.url, undo: () => s.close() }))],
   [
     "garbage under our entry, lock and note names",
     async (first) => {
       await plant(first, (n) => [["SET", n.entry, "garbage"], ["SET", n.lock, "garbage"], ["SET", n.note, "garbage"]]);
-      return { url: redis.url, undo: nothing };
+      return { url: servers.redis.url, undo: nothing };
     },
   ],
   [
     "a list under our entry's name",
     async (first) => {
       await plant(first, (n) => [["RPUSH", n.entry, "garbage"]]);
-      return { url: redis.url, undo: nothing };
+      return { url: servers.redis.url, undo: nothing };
     },
   ],
-  ["Redis out of memory (the lock's SET fails)", async () => (await redis.fillMemory(), { url: redis.url, undo: () => redis.restoreMemory() })],
+  ["Redis out of memory (the lock's SET fails)", async () => (await servers.redis.fillMemory(), { url: servers.redis.url, undo: () => servers.redis.restoreMemory() })],
 ];
 
 describe("a broken Redis: each machine works as it does without one", () => {
@@ -70,7 +53,7 @@ describe("a broken Redis: each machine works as it does without one", () => {
     const broken = await breakIt(fleet[0]!);
     try {
       for (const m of fleet) m.env.VERS_REDIS_URL = broken.url;
-      const asked = requestsWith(broker, apiKey);
+      const asked = requestsWith(servers.broker, apiKey);
       const results = await getsEverywhere(fleet, 2);
       const tokens = results.map(served);
       expect(asked()).toBe(4);
@@ -87,12 +70,12 @@ describe("a broken Redis: each machine works as it does without one", () => {
   it("garbage under the entry and note names only: the fleet still works, and the garbage is replaced", async () => {
     const fleet = await machines(4, env);
     await plant(fleet[0]!, (n) => [["SET", n.entry, "garbage"], ["SET", n.note, "garbage"]]);
-    const asked = requestsWith(broker, apiKey);
+    const asked = requestsWith(servers.broker, apiKey);
     const tokens = (await getsEverywhere(fleet, 2)).map(served);
     expect(new Set(tokens).size).toBe(1);
     expect(asked()).toBe(1);
     expect(await traced(fleet, "fleet tier unavailable")).toEqual([]);
-    const entry = ours(await redis.dump()).find((e) => e.key === fleetNames(fleet[0]!).entry);
+    const entry = ours(await servers.redis.dump()).find((e) => e.key === fleetNames(fleet[0]!).entry);
     expect(entry?.value).not.toBe("garbage");
   });
 });
@@ -101,20 +84,20 @@ describe("the machine minting for the fleet", () => {
   it("killed mid-mint: the others take the fleet lock after its TTL and mint once, well within their deadline", async () => {
     const [holder, ...others] = await machines(4, env);
     const names = fleetNames(holder!);
-    broker.failNext("hang");
-    const asked = broker.onRequest();
+    servers.broker.failNext("hang");
+    const asked = servers.broker.onRequest();
     const child = spawn(HELPER_BIN, ["get"], { env: holder!.env, cwd: holder!.home, stdio: ["pipe", "ignore", "ignore"] });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
     child.stdin.on("error", () => undefined);
     child.stdin.end(request(HOST));
     await asked; // it holds the fleet lock and waits on the broker
-    const deadLock = await redis.command("GET", names.lock);
+    const deadLock = await servers.redis.command("GET", names.lock);
     expect(deadLock).toEqual(expect.any(String));
     child.kill("SIGKILL");
     expect(await exited).toBe("SIGKILL");
 
-    const count = requestsWith(broker, apiKey);
-    const lockAtNextMint = broker.onRequest().then(() => redis.command("GET", names.lock));
+    const count = requestsWith(servers.broker, apiKey);
+    const lockAtNextMint = servers.broker.onRequest().then(() => servers.redis.command("GET", names.lock));
     const tokens = (await getsEverywhere(others, 2)).map(served);
     expect(new Set(tokens).size).toBe(1);
     expect(count()).toBe(1);
@@ -126,13 +109,13 @@ describe("the machine minting for the fleet", () => {
 
   it("a final failure (401) is noted: the other machines fail at once with the same line and ask no one", async () => {
     const [first, ...others] = await machines(4, env);
-    broker.failNext("401");
+    servers.broker.failNext("401");
     const line = expectFailure(await get(first!), /the broker rejected VERS_API_KEY \(HTTP 401\)/);
-    const note = ours(await redis.dump()).find((e) => e.key === fleetNames(first!).note);
+    const note = ours(await servers.redis.dump()).find((e) => e.key === fleetNames(first!).note);
     expect(note?.ttlMs).toBeGreaterThan(0);
     expect(note?.ttlMs).toBeLessThanOrEqual(10_000);
 
-    const count = requestsWith(broker, apiKey);
+    const count = requestsWith(servers.broker, apiKey);
     for (const r of await getsEverywhere(others, 2)) expect(expectFailure(r, /HTTP 401/)).toBe(line);
     expect(count()).toBe(0);
     for (const m of others) expect((await traceOf(m)).filter((l) => l.includes("the fleet's minting machine failed"))).toHaveLength(1);

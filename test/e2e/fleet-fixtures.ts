@@ -4,18 +4,48 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { expect } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 import { chooseSource, type NetworkSource } from "../../src/choose-source";
 import { scopeKey } from "../../src/cache/key";
 import { deriveKeys, namesFor } from "../../src/fleet/keys";
 import { sharedSecret } from "../../src/fleet/shared-secret";
 import { resolveSettings } from "../../src/settings";
 import { helper, type RunResult, type TestEnv, type TestEnvOptions } from "./harness";
-import { lines, parseLines, request } from "./fixtures";
-import type { FakeBroker } from "../servers/fake-broker";
-import type { DumpEntry } from "../servers/redis";
+import { lines, newApiKey, parseLines, request, resetBroker, tempEnvs } from "./fixtures";
+import { startFakeBroker, type FakeBroker } from "../servers/fake-broker";
+import { startRedis, type DumpEntry, type RedisServer } from "../servers/redis";
 
 export const HOST = "github.com";
+
+/**
+ * A fleet test file's servers: a fake broker and a real redis-server, started before its tests, the broker reset and
+ * Redis flushed before each; `env` makes a machine's environment wired to both (`VERS_TIMEOUT=30`).
+ */
+export function useFleetServers(): { apiKey: string; readonly broker: FakeBroker; readonly redis: RedisServer; env: ReturnType<typeof tempEnvs> } {
+  const apiKey = newApiKey();
+  let broker: FakeBroker | undefined;
+  let redis: RedisServer | undefined;
+  beforeAll(async () => {
+    [broker, redis] = await Promise.all([startFakeBroker({ apiKey }), startRedis()]);
+  });
+  afterAll(async () => {
+    await Promise.all([redis?.close(), broker?.close()]);
+  });
+  beforeEach(async () => {
+    resetBroker(broker!);
+    await redis!.command("FLUSHALL");
+  });
+  return {
+    apiKey,
+    get broker() {
+      return broker!;
+    },
+    get redis() {
+      return redis!;
+    },
+    env: tempEnvs(() => ({ brokerUrl: broker!.url, apiKey, hosts: [HOST], wireGit: false, extraEnv: { VERS_REDIS_URL: redis!.url, VERS_TIMEOUT: "30" } })),
+  };
+}
 
 export interface Machine extends TestEnv {
   name: string;

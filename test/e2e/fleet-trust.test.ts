@@ -4,36 +4,18 @@
  * names or replaying an old sealed entry, git rejecting a token the fleet holds; commands per machine counted from
  * Redis's own INFO commandstats.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { connectFleet, type FleetClient } from "../../src/fleet/client";
 import { deriveKeys, namesFor } from "../../src/fleet/keys";
 import { throughFleet } from "../../src/fleet/tier";
 import { Deadline } from "../../src/deadline";
 import { helper, HELPER_BIN, run } from "./harness";
-import { CHUNKS_OBSERVABLE, moduleProbe, newApiKey, request, resetBroker, tempEnvs } from "./fixtures";
-import { fleetNames, get, getsEverywhere, HOST, machines, ours, requestsWith, served, traced } from "./fleet-fixtures";
-import { startFakeBroker, type FakeBroker } from "../servers/fake-broker";
+import { CHUNKS_OBSERVABLE, moduleProbe, request } from "./fixtures";
+import { fleetNames, get, getsEverywhere, HOST, machines, ours, requestsWith, served, traced, useFleetServers } from "./fleet-fixtures";
 import { startLyingRedis } from "../servers/lying-redis";
-import { startRedis, type RedisServer } from "../servers/redis";
 
-const apiKey = newApiKey();
-let broker: FakeBroker;
-let redis: RedisServer;
-
-beforeAll(async () => {
-  [broker, redis] = await Promise.all([startFakeBroker({ apiKey }), startRedis()]);
-});
-
-afterAll(async () => {
-  await Promise.all([redis?.close(), broker?.close()]);
-});
-
-beforeEach(async () => {
-  resetBroker(broker);
-  await redis.command("FLUSHALL");
-});
-
-const env = tempEnvs(() => ({ brokerUrl: broker.url, apiKey, hosts: [HOST], wireGit: false, extraEnv: { VERS_REDIS_URL: redis.url, VERS_TIMEOUT: "30" } }));
+const servers = useFleetServers();
+const { apiKey, env } = servers;
 
 describe("a server that is not Redis (item 3)", () => {
   it("nothing there, yet no lock can be taken: get ends well inside VERS_TIMEOUT, served, after a bounded number of commands", async () => {
@@ -53,13 +35,13 @@ describe("a server that is not Redis (item 3)", () => {
 
 describe("a tenant of the same Redis without the secret (item 2)", () => {
   it("junk under the lock's name with a lock's TTL (re-set each second): every git process of each machine is served within a 5 s deadline", async () => {
-    const fleet = await machines(3, env, { extraEnv: { VERS_REDIS_URL: redis.url, VERS_TIMEOUT: "5" } });
-    await redis.command("SET", fleetNames(fleet[0]!).lock, "squatted", "PX", "10000");
+    const fleet = await machines(3, env, { extraEnv: { VERS_REDIS_URL: servers.redis.url, VERS_TIMEOUT: "5" } });
+    await servers.redis.command("SET", fleetNames(fleet[0]!).lock, "squatted", "PX", "10000");
     // Two processes per machine: the one holding the local lock does not keep it (and the other waiting) for long.
     const tokens = (await getsEverywhere(fleet, 2)).map(served);
     expect(tokens).toHaveLength(6);
     expect(await traced(fleet, "the fleet lock holds a value no machine of this fleet wrote")).toHaveLength(3);
-    expect(await redis.command("GET", fleetNames(fleet[0]!).lock)).toBe("squatted");
+    expect(await servers.redis.command("GET", fleetNames(fleet[0]!).lock)).toBe("squatted");
   });
 
 });
@@ -70,14 +52,14 @@ describe("git rejects a token the fleet holds (item 4)", () => {
   it("erase drops the fleet's entry (it held that token): the next get here and on another machine mints anew, once", async () => {
     const [a, b] = await machines(2, env);
     const rejected = served(await get(a!));
-    expect(ours(await redis.dump()).map((e) => e.key)).toEqual([fleetNames(a!).entry]);
+    expect(ours(await servers.redis.dump()).map((e) => e.key)).toEqual([fleetNames(a!).entry]);
     const r = await erase(a!, rejected);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe("");
-    expect(ours(await redis.dump())).toEqual([]);
+    expect(ours(await servers.redis.dump())).toEqual([]);
     expect(await traced([a!], "from the fleet")).toHaveLength(1);
 
-    const count = requestsWith(broker, apiKey);
+    const count = requestsWith(servers.broker, apiKey);
     const fresh = served(await get(a!));
     expect(fresh).not.toBe(rejected);
     expect(served(await get(b!))).toBe(fresh);
@@ -87,23 +69,23 @@ describe("git rejects a token the fleet holds (item 4)", () => {
   it("erase leaves the fleet's entry alone when it holds another token (written meanwhile)", async () => {
     const [a] = await machines(1, env);
     const held = served(await get(a!));
-    const before = ours(await redis.dump());
+    const before = ours(await servers.redis.dump());
     await erase(a!, "ghs_notTheOneTheFleetHoldsNotTheOne0001");
-    expect(ours(await redis.dump()).map((e) => e.value)).toEqual(before.map((e) => e.value));
+    expect(ours(await servers.redis.dump()).map((e) => e.value)).toEqual(before.map((e) => e.value));
     expect(served(await get(a!))).toBe(held);
   });
 
   it("a tenant replaying the old sealed entry after the erase: this machine never takes the rejected token back", async () => {
     const [a] = await machines(1, env);
     const rejected = served(await get(a!));
-    const [old] = ours(await redis.dump());
+    const [old] = ours(await servers.redis.dump());
     await erase(a!, rejected);
-    await redis.command("SET", old!.key, old!.value, "PX", String(old!.ttlMs)); // the replay
+    await servers.redis.command("SET", old!.key, old!.value, "PX", String(old!.ttlMs)); // the replay
     const fresh = served(await get(a!));
     expect(fresh).not.toBe(rejected);
     expect(await traced([a!], "which git rejected here")).toHaveLength(1);
     // The replayed value was replaced by the fresh one.
-    expect(ours(await redis.dump()).map((e) => e.value)).not.toContain(old!.value);
+    expect(ours(await servers.redis.dump()).map((e) => e.value)).not.toContain(old!.value);
   });
 
   it("without VERS_REDIS_URL, erase loads no Redis code and touches no Redis; with it, erase loads the fleet chunk", async () => {
@@ -111,7 +93,7 @@ describe("git rejects a token the fleet holds (item 4)", () => {
     try {
       const [a, b] = await machines(2, env);
       const token = served(await get(a!));
-      const held = async () => ours(await redis.dump()).map(({ key, value }) => ({ key, value }));
+      const held = async () => ours(await servers.redis.dump()).map(({ key, value }) => ({ key, value }));
       const before = await held();
       delete a!.env.VERS_REDIS_URL;
       Object.assign(a!.env, probe.env);
@@ -132,7 +114,7 @@ describe("git rejects a token the fleet holds (item 4)", () => {
 /** Redis's own count of commands since the last call (INFO commandstats), less what the harness's own snapshots cost. */
 async function commandsCounter(): Promise<() => Promise<Map<string, number>>> {
   const snapshot = async () => {
-    const text = (await redis.command("INFO", "commandstats")) as string;
+    const text = (await servers.redis.command("INFO", "commandstats")) as string;
     return new Map([...text.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
   };
   const between = (a: Map<string, number>, b: Map<string, number>) => new Map([...b].map(([name, calls]) => [name, calls - (a.get(name) ?? 0)]));
@@ -189,7 +171,7 @@ describe("a cold burst (issue 17): waiting machines block on one command", () =>
       try {
         const token = await throughFleet(
           {
-            url: redis.url,
+            url: servers.redis.url,
             secret,
             scopeKey,
             policy: { marginMs: 300_000, machine: () => "burst" },
@@ -223,13 +205,13 @@ describe("a cold burst (issue 17): waiting machines block on one command", () =>
     console.log(`cold burst of ${MACHINES}: commands per machine median ${median}, p90 ${p90}, max ${sorted.at(-1)}, in all ${sum(byRedis)}: ${JSON.stringify(Object.fromEntries(byRedis))}`);
     expect(median).toBeLessThanOrEqual(10);
     expect(p90).toBeLessThanOrEqual(20);
-    expect(ours(await redis.dump()).map((e) => e.key)).toEqual([names.entry]); // no lock, count or wake list left behind
+    expect(ours(await servers.redis.dump()).map((e) => e.key)).toEqual([names.entry]); // no lock, count or wake list left behind
   });
 
   it("16 machines (processes) get at once while the broker takes 2 s: one mint, and Redis counts ≤ 10 commands per machine on average", async () => {
     const fleet = await machines(16, env);
-    broker.failNext("slow", 1, { delayMs: 2_000 });
-    const count = requestsWith(broker, apiKey);
+    servers.broker.failNext("slow", 1, { delayMs: 2_000 });
+    const count = requestsWith(servers.broker, apiKey);
     const counted = await commandsCounter();
     const tokens = (await getsEverywhere(fleet, 1)).map(served);
     expect(new Set(tokens).size).toBe(1);
