@@ -1,6 +1,7 @@
 import { lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { hash64 } from "../hash";
+import { FAST_STAMP_NAME, SOCKET_NAME } from "../fast-path/lines";
 import { FILE_MODE, folderProblem, readOwnFile, replaceFile, type FileRead } from "../safe-files";
 import { parseEntry, type CacheEntry } from "./entry";
 
@@ -175,10 +176,10 @@ export class CacheStore {
     let removed = 0;
     const failed: string[] = [];
     for (const name of this.files()) {
-      if (!OURS.some((pattern) => pattern.test(name))) continue;
+      if (!isOurs(name)) continue;
       const path = join(this.dir, name);
       try {
-        if (LOCK_NAME.test(name) && lstatSync(path).isDirectory()) rmdirSync(path);
+        if (isLock(name) && lstatSync(path).isDirectory()) rmdirSync(path);
         else unlinkSync(path);
         if (ENTRY_NAME.test(name)) removed++;
       } catch (err) {
@@ -212,18 +213,26 @@ export class CacheStore {
 }
 
 const ENTRY_NAME = /^[0-9a-f]{16}\.json$/;
-const LOCK_NAME = /^([0-9a-f]{16}\.json|fast(?:-\d{1,10}-\d{1,10})?\.sock)\.lock$/;
-/** Every name the helper writes: entries, locks, failure notes, memos, their temporary files, and the fast path's sockets (cleared once their daemons are stopped), their locks and its stamp. */
+/** Every name the helper writes: entries, failure notes, memos, their temporary files, and the fast path's sockets (cleared once their daemons are stopped). */
 const OURS = [
   ENTRY_NAME,
-  LOCK_NAME,
   /^[0-9a-f]{16}\.failed$/,
   /^memo-[0-9a-f]{16}\.json$/,
   /^[0-9a-f]{16}\.(json|failed)\.[0-9a-z]+\.tmp$/,
   /^memo-[0-9a-f]{16}\.json\.[0-9a-z]+\.tmp$/,
-  /^fast(?:-\d{1,10}-\d{1,10})?\.sock$/,
-  /^fast\.ok$/,
+  SOCKET_NAME,
 ];
+
+/** A lock folder (`<name>.lock`) beside an entry or a fast-path socket. */
+function isLock(name: string): boolean {
+  const locked = name.endsWith(".lock") ? name.slice(0, -".lock".length) : undefined;
+  return locked !== undefined && (ENTRY_NAME.test(locked) || SOCKET_NAME.test(locked));
+}
+
+/** Whether `cache clear` may remove `name`: one of OURS, a lock, or the fast path's stamp. */
+function isOurs(name: string): boolean {
+  return OURS.some((pattern) => pattern.test(name)) || isLock(name) || name === FAST_STAMP_NAME;
+}
 
 /** An entry for status, whatever its key (status lists them all). */
 function parseEntryOfAnyKey(text: string): CacheEntry | undefined {

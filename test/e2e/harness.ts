@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SOCKET_NAME } from "../../src/fast-path/lines";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -134,7 +135,7 @@ async function wireGit(t: TestEnv, hosts: string[], helperArgs: string[]): Promi
  * `git credential-cache --socket S exit` for fast.sock (and any older fast-*.sock) in its cache folder.
  */
 export async function stopFastPathDaemons(cacheDir: string, env: Record<string, string>): Promise<void> {
-  const sockets = (await readdir(cacheDir).catch(() => [] as string[])).filter((n) => /^fast(-\d+-\d+)?\.sock$/.test(n));
+  const sockets = (await readdir(cacheDir).catch(() => [] as string[])).filter((n) => SOCKET_NAME.test(n));
   await Promise.all(sockets.map((n) => run("git", ["credential-cache", "--socket", join(cacheDir, n), "exit"], { env, timeoutMs: 10_000 })));
 }
 
