@@ -1,5 +1,5 @@
 import { scopeKey } from "../cache/key";
-import { eraseFromDaemon, fastPathSocket, fastPathUser } from "../fast-path/hand-off";
+import { eraseFromDaemon, fastPathTarget } from "../fast-path/hand-off";
 import { tryLock } from "../cache/lock";
 import { parseRedisUrl } from "../fleet/url";
 import { chooseSource, sourceScope } from "../choose-source";
@@ -25,9 +25,8 @@ export async function runErase(io: Io, flags: Flags): Promise<void> {
   const settings = resolveSettings(flags, io.env);
   const trace = createTrace(io);
   // Run by the fast path's script: the daemon first, so that no get is answered with the rejected token.
-  const socket = fastPathSocket(io);
-  const user = fastPathUser(io.env);
-  if (socket && user) await eraseFromDaemon(io, socket, user, request, trace);
+  const fast = fastPathTarget(io);
+  if (fast) await eraseFromDaemon(io, fast.socket, fast.user, request, trace);
   const scope = scopeFor(host, request, settings);
   const source = chooseSource(settings, io, { scope, refreshToken: request.oauth_refresh_token });
   if (source.kind === "static") return;

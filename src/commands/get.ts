@@ -1,4 +1,4 @@
-import { fastPathSocket, fastPathUser, handOff } from "../fast-path/hand-off";
+import { fastPathTarget, handOff } from "../fast-path/hand-off";
 import type { Io } from "../io";
 import { formatAnswer } from "../protocol/format";
 import { inputComplete, MAX_INPUT_BYTES, parseRequest } from "../protocol/parse";
@@ -32,9 +32,8 @@ export async function runGet(io: Io, flags: Flags): Promise<void> {
   const held: Io = Object.assign(Object.create(io) as Io, { stderr: (text: string) => void warnings.push(text) });
   const served = await serveToken({ io: held, settings, trace }, scope, request.oauth_refresh_token);
   const answer = formatAnswer(served);
-  const socket = fastPathSocket(io);
-  const user = fastPathUser(io.env);
-  if (socket && user) await handOff(io, socket, user, request, served, refreshPolicy(settings, io), trace);
+  const fast = fastPathTarget(io);
+  if (fast) await handOff(io, fast.socket, fast.user, request, served, refreshPolicy(settings, io), trace);
   for (const warning of warnings) io.stderr(warning);
   io.stdout(answer);
 }

@@ -42,6 +42,13 @@ export function fastPathUser(env: Io["env"]): string | undefined {
   return /[\x00-\x1f\x7f]/.test(user) ? undefined : user;
 }
 
+/** Where the script that ran this helper (if any) wants its daemon asked: both its socket and its fingerprint, or nothing. */
+export function fastPathTarget(io: Pick<Io, "env" | "cacheDir" | "uid">): { socket: string; user: string } | undefined {
+  const user = fastPathUser(io.env);
+  const socket = user === undefined ? undefined : fastPathSocket(io);
+  return socket === undefined || user === undefined ? undefined : { socket, user };
+}
+
 /** Seconds the daemon may keep a token: until this machine's refresh point, less the safety. */
 export function daemonTimeoutSeconds(expiresAt: number, now: number, policy: RefreshPolicy): number {
   return Math.floor((expiresAt - refreshLeadMs(policy) - now) / 1000) - SAFETY_S;
